@@ -1,0 +1,95 @@
+// swift-tools-version: 6.1
+//
+// OverlayBench: what OverlayFS really costs (copy-up, lookups, reads).
+//
+// Dependencies flow one way (DEVELOPERS.md):
+//   overlaybench (CLI) -> OverlaySuite (probes, results) -> OverlayStatistics
+//                      -> OverlayCore (workload, backends, reference overlay, copy engines)
+//                      -> OverlaySystem (the only module that touches Glibc and liburing) -> CLiburing
+import PackageDescription
+
+let package = Package(
+    name: "OverlayBench",
+    products: [
+        .executable(name: "overlaybench", targets: ["overlaybench"]),
+        .library(name: "OverlaySuite", targets: ["OverlaySuite"]),
+        .library(name: "OverlayCore", targets: ["OverlayCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLiburing",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        .target(
+            name: "OverlaySystem",
+            dependencies: [
+                "CLiburing",
+            ]
+        ),
+        .target(
+            name: "OverlayStatistics",
+            dependencies: [
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .target(
+            name: "OverlayCore",
+            dependencies: ["OverlaySystem"]
+        ),
+        .target(
+            name: "OverlaySuite",
+            dependencies: [
+                "OverlayCore",
+                "OverlayStatistics",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "overlaybench",
+            dependencies: [
+                "OverlaySuite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "OverlayTestSupport",
+            dependencies: ["OverlayCore"],
+            path: "Tests/OverlayTestSupport"
+        ),
+        .testTarget(
+            name: "OverlaySystemTests",
+            dependencies: ["OverlaySystem", "OverlayTestSupport"]
+        ),
+        .testTarget(
+            name: "OverlayStatisticsTests",
+            dependencies: ["OverlayStatistics"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "OverlayCoreTests",
+            dependencies: [
+                "OverlayCore", "OverlayTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "OverlaySuiteTests",
+            dependencies: [
+                "OverlaySuite", "OverlayTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["OverlaySuite", "OverlayTestSupport", "overlaybench"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

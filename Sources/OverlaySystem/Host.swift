@@ -1,0 +1,59 @@
+import CLiburing
+import Glibc
+
+
+/// Facts about this host that results and `doctor` record.
+public enum Host {
+    /// `uname(2)`: kernel release, machine and node name.
+    public static func uname() -> (release: String, machine: String, nodeName: String, version: String) {
+        var u = utsname()
+        _ = Glibc.uname(&u)
+        func field<T>(_ value: inout T) -> String {
+            withUnsafePointer(to: &value) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+        }
+        return (field(&u.release), field(&u.machine), field(&u.nodename), field(&u.version))
+    }
+
+    /// The kernel release as numbers, e.g. (6, 18) for `6.18.44-…`.
+    public static func kernelVersion() -> (major: Int, minor: Int) {
+        let parts = uname().release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return (parts.first ?? 0, parts.count > 1 ? parts[1] : 0)
+    }
+
+    /// The effective user id.
+    public static var effectiveUserID: UInt32 { geteuid() }
+    public static var isRoot: Bool { geteuid() == 0 }
+    public static var processID: Int32 { getpid() }
+
+    /// Online CPUs.
+    public static var cpuCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// `statvfs(3)`: bytes and inodes free to this user at `path`.
+    public static func freeSpace(at path: String) throws(SystemError) -> (bytes: Int64, inodes: Int64) {
+        var s = statvfs()
+        _ = try retryingEINTR("statvfs", path: path) { statvfs(path, &s) }
+        return (Int64(s.f_bavail) * Int64(s.f_frsize), Int64(s.f_favail))
+    }
+
+    /// `realpath(3)`.
+    public static func realPath(_ path: String) throws(SystemError) -> String {
+        guard let resolved = Glibc.realpath(path, nil) else {
+            throw SystemError("realpath", path: path, errno: Errno(rawValue: systemErrno()))
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The environment variable `name`, if set.
+    public static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// The file the liburing library was loaded from (its soname carries the version).
+    public static var liburingPath: String? {
+        cl_liburing_path().map { String(cString: $0) }
+    }
+
+    /// `sysconf(_SC_PAGESIZE)`.
+    public static var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
+}

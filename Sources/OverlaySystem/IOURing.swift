@@ -1,0 +1,74 @@
+import CLiburing
+import Glibc
+
+
+/// One io_uring instance (liburing's `struct io_uring`), set up with `io_uring_queue_init(3)` and
+/// torn down with `io_uring_queue_exit(3)`.
+///
+/// The ring is heap-allocated so its address is stable for liburing. liburing returns `-errno`
+/// rather than setting `errno`; every wrapper converts that at once.
+public final class IOURing {
+    @usableFromInline let ring: UnsafeMutablePointer<io_uring>
+    public let entries: UInt32
+
+    /// `io_uring_queue_init(3)` with `entries` submission slots.
+    public init(entries: UInt32) throws(SystemError) {
+        ring = .allocate(capacity: 1)
+        ring.initialize(to: io_uring())
+        let rc = io_uring_queue_init(entries, ring, 0)
+        if rc < 0 {
+            ring.deallocate()
+            throw SystemError("io_uring_queue_init", errno: Errno(rawValue: -rc))
+        }
+        self.entries = entries
+    }
+
+    deinit {
+        io_uring_queue_exit(ring)
+        ring.deallocate()
+    }
+
+    /// Whether the kernel supports `opcode` (`io_uring_get_probe_ring(3)`).
+    public func supports(opcode: UInt8) -> Bool {
+        guard let probe = io_uring_get_probe_ring(ring) else { return false }
+        defer { io_uring_free_probe(probe) }
+        return io_uring_opcode_supported(probe, Int32(opcode)) != 0
+    }
+
+    /// Submits a no-op and waits for its completion: proves a ring really works here.
+    public func roundTripNop() throws(SystemError) {
+        guard let sqe = io_uring_get_sqe(ring) else { throw SystemError("io_uring_get_sqe", errno: .resourceBusy) }
+        io_uring_prep_nop(sqe)
+        cl_sqe_set_data64(sqe, 42)
+        let submitted = io_uring_submit(ring)
+        if submitted < 0 { throw SystemError("io_uring_submit", errno: Errno(rawValue: -submitted)) }
+        var cqe: UnsafeMutablePointer<io_uring_cqe>?
+        let rc = io_uring_wait_cqe(ring, &cqe)
+        if rc < 0 { throw SystemError("io_uring_wait_cqe", errno: Errno(rawValue: -rc)) }
+        if let cqe {
+            let res = cqe.pointee.res
+            io_uring_cqe_seen(ring, cqe)
+            if res < 0 { throw SystemError("io_uring nop", errno: Errno(rawValue: -res)) }
+        }
+    }
+
+    /// `/proc/sys/kernel/io_uring_disabled`: 0 allows everyone, 1 a group, 2 no one. nil if absent.
+    public static var disabledSysctl: Int? {
+        guard let fd = try? FileDescriptor.open("/proc/sys/kernel/io_uring_disabled", .readOnly) else { return nil }
+        defer { fd.closeIgnoringErrors() }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let n = Glibc.pread(fd.rawValue, &bytes, bytes.count, 0)
+        guard n >= 0 else { return nil }
+        return Int(String(decoding: bytes[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Whitespace) -> String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+    fileprivate enum Whitespace { case whitespacesAndNewlines }
+}
