@@ -115,6 +115,17 @@ extension FileDescriptor {
         }
     }
 
+    /// Writes all of `bytes` at `offset`.
+    public func writeAll(_ bytes: [UInt8], at offset: Int64) throws(SystemError) {
+        var done = 0
+        while done < bytes.count {
+            let n = try retryingEINTR("pwrite") {
+                bytes.withUnsafeBytes { Glibc.pwrite(rawValue, $0.baseAddress! + done, $0.count - done, off_t(offset) + done) }
+            }
+            done += n
+        }
+    }
+
     /// Reads until `buffer` is full or end of file, looping over short `pread(2)`s; returns the bytes read.
     public func preadFully(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemError) -> Int {
         var done = 0

@@ -1,3 +1,4 @@
+import CLiburing
 import Glibc
 
 

@@ -1,0 +1,195 @@
+import Foundation
+import OverlaySystem
+import Synchronization
+
+/// The kernel's overlay filesystem, mounted on the stack's `merged/` directory.
+///
+/// It mounts with `mount(2)` when the option string fits in one page. Beyond that it uses the
+/// new mount API with one `fsconfig(lowerdir+)` per layer (kernel 6.8+), and on older kernels
+/// Docker's trick: `chdir` into the overlay2 directory and name layers by short relative links.
+public struct KernelOverlayBackend: OverlayBackend {
+    public let identifier = "kernel"
+
+    public init() {}
+
+    public func availability() -> BackendAvailability {
+        if !Host.isRoot { return .unavailable("mounting an overlay needs root (or a user namespace with userxattr)") }
+        let filesystems = (try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? ""
+        if !filesystems.contains("\toverlay\n") { return .unavailable("'overlay' is not in /proc/filesystems (modprobe overlay)") }
+        return .available
+    }
+
+    public func mount(_ stack: LayerStack, options: OverlayMountOptions) throws -> any MergedView {
+        if case .unavailable(let why) = availability() { throw BackendError.unavailable(identifier, why) }
+        let method = try KernelMountPlan(stack: stack, options: options).mount()
+        return try KernelMergedView(stack: stack, method: method)
+    }
+}
+
+/// How one overlay mount is carried out: the option string, and the mechanism that fits it.
+struct KernelMountPlan {
+    let stack: LayerStack
+    let options: OverlayMountOptions
+
+    /// Serializes the `chdir` of the relative-link method against other mounts in this process.
+    private static let chdirLock = Mutex(())
+
+    /// Escapes a path for a `mount(2)` overlay option: the kernel splits options on unescaped `,`
+    /// and `lowerdir=` on unescaped `:`, then drops one backslash before any character
+    /// (`ovl_next_opt`, `ovl_unescape` in fs/overlayfs/params.c).
+    static func escape(_ path: String) -> String {
+        var out = ""
+        for c in path {
+            if c == "\\" || c == ":" || c == "," { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// For `fsconfig` `upperdir`/`workdir` values, which are unescaped but not split.
+    static func escapeBackslashes(_ path: String) -> String {
+        path.replacingOccurrences(of: "\\", with: "\\\\")
+    }
+
+    func monolithicData(lower: [String], upper: String, work: String) -> String {
+        var parts = [
+            "lowerdir=" + lower.map(Self.escape).joined(separator: ":"),
+            "upperdir=" + Self.escape(upper),
+            "workdir=" + Self.escape(work),
+        ]
+        if !options.options.isEmpty { parts.append(options.description) }
+        return parts.joined(separator: ",")
+    }
+
+    /// Mounts and returns the method used.
+    func mount() throws -> String {
+        let absolute = monolithicData(lower: stack.lowerPaths, upper: stack.upperPath, work: stack.workPath)
+        if absolute.utf8.count <= Mount.maximumDataLength {
+            try Mount.mount(source: "overlay", target: stack.mergedPath, type: "overlay", data: absolute)
+            return "mount(2)"
+        }
+        let kernel = Host.kernelVersion()
+        if kernel.major > 6 || (kernel.major == 6 && kernel.minor >= 8) {
+            try mountWithLowerdirPlus()
+            return "fsconfig(lowerdir+)"
+        }
+        try mountWithRelativeLinks()
+        return "mount(2) with relative l/ links"
+    }
+
+    /// The new mount API: each `fsconfig` value is at most 255 bytes, one layer per call.
+    private func mountWithLowerdirPlus() throws {
+        let context = try FilesystemContext(fileSystemType: "overlay")
+        try context.set("source", "overlay")
+        for layer in stack.lowerLayers {
+            // lowerdir+ is taken verbatim (ovl_mount_dir_noesc); the l/ link is the short spelling.
+            let path = layer.diff.utf8.count <= 255 ? layer.diff : stack.root + "/" + stack.relativeLink(layer)
+            guard path.utf8.count <= 255 else {
+                throw BackendError.mountFailed("kernel", "layer path \(path) is longer than fsconfig's 255-byte limit")
+            }
+            try context.set("lowerdir+", path)
+        }
+        try context.set("upperdir", Self.escapeBackslashes(stack.upperPath))
+        try context.set("workdir", Self.escapeBackslashes(stack.workPath))
+        for option in options.options {
+            if let value = option.value { try context.set(option.name, value) } else { try context.set(flag: option.name) }
+        }
+        try context.mount(at: stack.mergedPath)
+    }
+
+    /// Docker's method: short relative `l/XXXX` names resolved from the overlay2 directory.
+    private func mountWithRelativeLinks() throws {
+        let relative = monolithicData(
+            lower: stack.lowerLayers.map(stack.relativeLink),
+            upper: stack.container.id + "/diff", work: stack.container.id + "/work")
+        guard relative.utf8.count <= Mount.maximumDataLength else {
+            throw BackendError.mountFailed("kernel", "\(stack.lowerLayers.count) layers need \(relative.utf8.count) bytes of mount data even with short links; the limit is \(Mount.maximumDataLength) and this kernel lacks lowerdir+ (6.8)")
+        }
+        try Self.chdirLock.withLock { _ in
+            let previous = FileManager.default.currentDirectoryPath
+            guard FileManager.default.changeCurrentDirectoryPath(stack.root) else {
+                throw BackendError.mountFailed("kernel", "cannot chdir to \(stack.root)")
+            }
+            defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
+            try Mount.mount(source: "overlay", target: stack.mergedPath, type: "overlay", data: relative)
+        }
+    }
+}
+
+/// A live kernel overlay mount.
+final class KernelMergedView: MergedView {
+    let backend = "kernel"
+    let root: FileDescriptor
+    let upperPath: String
+    let mountPoint: String
+    let mountMethod: String
+    let effectiveOptions: String
+    private var mounted = true
+
+    init(stack: LayerStack, method: String) throws {
+        mountPoint = stack.mergedPath
+        upperPath = stack.upperPath
+        mountMethod = method
+        effectiveOptions = MountTable.current().mount(at: stack.mergedPath)?.superOptions ?? ""
+        do {
+            root = try FileDescriptor.open(stack.mergedPath, [.readOnly, .directory, .noFollow])
+        } catch {
+            try? Mount.unmount(stack.mergedPath)
+            throw error
+        }
+    }
+
+    func open(_ path: String, _ flags: OpenFlags, mode: UInt32) throws(SystemError) -> FileDescriptor {
+        try FileDescriptor.open(path, flags, mode: mode, relativeTo: root)
+    }
+
+    func unmount() throws {
+        guard mounted else { return }
+        root.closeIgnoringErrors()
+        try OverlayUnmounter.unmount(mountPoint)
+        mounted = false
+    }
+
+    deinit {
+        // A view dropped without unmount() (a programming error) must still not leave a mount behind.
+        if mounted {
+            root.closeIgnoringErrors()
+            try? OverlayUnmounter.unmount(mountPoint)
+        }
+    }
+}
+
+/// Unmounts, retrying briefly on `EBUSY` (a descriptor being closed elsewhere), then detaching.
+enum OverlayUnmounter {
+    static func unmount(_ mountPoint: String) throws {
+        var attempts = 0
+        while true {
+            let busy: Bool
+            do {
+                try Mount.unmount(mountPoint)
+                return
+            } catch {
+                busy = error.errno == .resourceBusy
+                if !busy { throw error }
+            }
+            attempts += 1
+            if attempts >= 20 { break }
+            usleep(50_000)
+        }
+        try Mount.unmount(mountPoint, detach: true)
+    }
+}
+
+public enum BackendError: Error, CustomStringConvertible, Sendable {
+    case unavailable(String, String)
+    case mountFailed(String, String)
+    case unknown(String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let backend, let why): "backend \(backend) is unavailable: \(why)"
+        case .mountFailed(let backend, let why): "backend \(backend) failed to mount: \(why)"
+        case .unknown(let name): "unknown backend \(name) (known: kernel)"
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import OverlaySystem
+
+/// A way to present a ``LayerStack`` as one merged tree: the kernel overlay, fuse-overlayfs, a
+/// plain directory, or the in-process reference. Probes run the same workload on each.
+public protocol OverlayBackend: Sendable {
+    /// The stable short identifier the CLI and result files use (`kernel`, `fuse`, `plain`, `reference`).
+    var identifier: String { get }
+
+    /// Whether this backend can run here, and if not, why.
+    func availability() -> BackendAvailability
+
+    /// Presents the stack's merged view. The caller must ``MergedView/unmount()`` it;
+    /// ``withMergedView(_:_:options:_:)`` does that on every path.
+    func mount(_ stack: LayerStack, options: OverlayMountOptions) throws -> any MergedView
+}
+
+public enum BackendAvailability: Sendable, Equatable {
+    case available
+    case unavailable(String)
+}
+
+/// A mounted (or otherwise live) merged view of a layer stack.
+public protocol MergedView: AnyObject {
+    var backend: String { get }
+    /// The merged root directory, open; paths in probes resolve relative to it.
+    var root: FileDescriptor { get }
+    /// Where copy-ups land (the upper directory).
+    var upperPath: String { get }
+    /// The options the mount actually has, read back from `/proc/self/mountinfo` where there is one.
+    var effectiveOptions: String { get }
+    /// How it was mounted, e.g. `mount(2)`, `fsconfig(lowerdir+)`.
+    var mountMethod: String { get }
+
+    /// Opens `path` (relative to the merged root) as a process in the container would.
+    func open(_ path: String, _ flags: OpenFlags, mode: UInt32) throws(SystemError) -> FileDescriptor
+
+    /// Tears the view down; after this the view must not be used.
+    func unmount() throws
+}
+
+/// Mounts `stack` with `backend`, runs `body`, and always unmounts, on success, on error and
+/// after an interruption. An unmount error never hides the error that `body` threw.
+public func withMergedView<T>(
+    _ backend: any OverlayBackend, _ stack: LayerStack, options: OverlayMountOptions,
+    _ body: (any MergedView) throws -> T
+) throws -> T {
+    let view = try backend.mount(stack, options: options)
+    let result: T
+    do {
+        result = try body(view)
+    } catch {
+        try? view.unmount()
+        throw error
+    }
+    try view.unmount()
+    return result
+}

@@ -1,0 +1,188 @@
+import Foundation
+import OverlayCore
+import OverlaySystem
+
+/// `overlaybench doctor`: what this host can run, each check OK, WARN or FAIL with advice.
+public struct Doctor {
+    public enum Status: String, Codable, Sendable { case ok = "OK", warn = "WARN", fail = "FAIL" }
+
+    public struct Check: Codable, Sendable {
+        public var name: String
+        public var status: Status
+        public var detail: String
+        public var advice: String?
+    }
+
+    public struct Report: Codable, Sendable {
+        public var checks: [Check]
+        /// Whether the kernel overlay backend can run: root, overlay, and a usable work root.
+        public var kernelBackendRunnable: Bool
+    }
+
+    public let workRootPath: String
+
+    public init(workRootPath: String) { self.workRootPath = workRootPath }
+
+    public func run() -> Report {
+        var checks: [Check] = []
+        let kernel = Host.kernelVersion()
+        let release = Host.uname().release
+        if kernel.major > 6 || (kernel.major == 6 && kernel.minor >= 8) {
+            checks.append(.init(name: "kernel", status: .ok, detail: "\(release): lowerdir+ (6.8+), userxattr (5.11+) and volatile (5.10+) available", advice: nil))
+        } else if kernel.major > 5 || (kernel.major == 5 && kernel.minor >= 11) {
+            checks.append(.init(name: "kernel", status: .warn, detail: "\(release): no lowerdir+ (6.8); deep stacks use short relative links", advice: "a 6.8+ kernel reaches 500 layers with the new mount API"))
+        } else {
+            checks.append(.init(name: "kernel", status: .warn, detail: "\(release): older than 5.11, no userxattr (rootless) or volatile before 5.10", advice: "results on this kernel miss several option sets"))
+        }
+        let root = Host.isRoot
+        checks.append(.init(name: "root", status: root ? .ok : .fail, detail: root ? "running as uid 0" : "running as uid \(Host.effectiveUserID)",
+                            advice: root ? nil : "run as root (sudo) to mount overlays and drop caches"))
+
+        let filesystems = (try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? ""
+        let hasOverlay = filesystems.contains("\toverlay\n")
+        checks.append(.init(name: "overlay filesystem", status: hasOverlay ? .ok : .fail,
+                            detail: hasOverlay ? "overlay is in /proc/filesystems" : "overlay is not in /proc/filesystems",
+                            advice: hasOverlay ? nil : "modprobe overlay"))
+        let parameters = RunEnvironment.overlayParameters()
+        checks.append(.init(name: "overlay module parameters", status: parameters.isEmpty ? .warn : .ok,
+                            detail: parameters.isEmpty ? "/sys/module/overlay/parameters is absent" :
+                                parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: " "),
+                            advice: parameters.isEmpty ? "load the overlay module to read its defaults" : nil))
+
+        checks += ioURingChecks()
+        let (workRootChecks, workRootUsable) = workRootChecks(root: root, overlay: hasOverlay)
+        checks += workRootChecks
+        checks.append(fuseCheck())
+        let dropOK = PageCache.canDrop
+        checks.append(.init(name: "drop_caches", status: dropOK ? .ok : .warn,
+                            detail: dropOK ? "\(PageCache.dropCachesPath) is writable" : "\(PageCache.dropCachesPath) is not writable",
+                            advice: dropOK ? nil : "cold-cache probes need root and a writable /proc/sys"))
+        return Report(checks: checks, kernelBackendRunnable: root && hasOverlay && workRootUsable)
+    }
+
+    private func ioURingChecks() -> [Check] {
+        var checks: [Check] = []
+        switch IOURing.disabledSysctl {
+        case nil: checks.append(.init(name: "io_uring sysctl", status: .ok, detail: "kernel.io_uring_disabled absent (io_uring allowed)", advice: nil))
+        case 0?: checks.append(.init(name: "io_uring sysctl", status: .ok, detail: "kernel.io_uring_disabled = 0", advice: nil))
+        case let value?: checks.append(.init(name: "io_uring sysctl", status: value == 2 ? .fail : .warn,
+                                             detail: "kernel.io_uring_disabled = \(value)",
+                                             advice: "sysctl kernel.io_uring_disabled=0 to use the io_uring copy engines"))
+        }
+        do {
+            let ring = try IOURing(entries: 8)
+            try ring.roundTripNop()
+            let splice = ring.supports(opcode: 30)  // IORING_OP_SPLICE
+            checks.append(.init(name: "io_uring ring", status: splice ? .ok : .warn,
+                                detail: "a ring was set up and completed a NOP" + (splice ? "; IORING_OP_SPLICE supported" : "; IORING_OP_SPLICE unsupported"),
+                                advice: splice ? nil : "the io_uring-splice engine is unavailable on this kernel"))
+        } catch {
+            checks.append(.init(name: "io_uring ring", status: .fail, detail: "\(error)", advice: "the io_uring copy engines and the reference overlay's default copy-up need io_uring"))
+        }
+        let liburing = Host.liburingPath.map { RunEnvironment.liburingVersion(fromPath: $0) }
+        checks.append(.init(name: "liburing", status: liburing == nil ? .warn : .ok,
+                            detail: liburing.map { "liburing \($0) (\(Host.liburingPath ?? ""))" } ?? "cannot tell which liburing is loaded",
+                            advice: nil))
+        return checks
+    }
+
+    private func workRootChecks(root: Bool, overlay: Bool) -> ([Check], Bool) {
+        let workRoot: WorkRoot
+        do {
+            workRoot = try WorkRoot.prepare(workRootPath)
+        } catch {
+            return ([.init(name: "work root", status: .fail, detail: "\(error)", advice: "pass --work-root DIR: an empty or new directory")], false)
+        }
+        var checks: [Check] = []
+        let backing = MountTable.current().backingMount(of: workRoot.path)
+        let type = backing?.fileSystemType ?? "unknown"
+        let upperCapable = !["overlay", "nfs", "fuse", "fuse.fuse-overlayfs"].contains(type)
+        checks.append(.init(name: "work root filesystem", status: upperCapable ? .ok : .fail,
+                            detail: "\(workRoot.path) is on \(type) (\(backing?.source ?? "?") at \(backing?.mountPoint ?? "?"), \(backing?.superOptions ?? ""))",
+                            advice: upperCapable ? nil : "an overlay upper layer cannot live on \(type); choose another --work-root"))
+        guard let scratch = try? workRoot.makeRunDirectory() else {
+            checks.append(.init(name: "work root", status: .fail, detail: "cannot create a directory in \(workRoot.path)", advice: "check permissions and free space"))
+            return (checks, false)
+        }
+        defer { try? workRoot.remove(scratch) }
+        let cwd = FileDescriptor.currentWorkingDirectory
+
+        // d_type: overlay refuses an upper filesystem without it.
+        var dType = false
+        if (try? cwd.makeDirectory(scratch + "/d")) != nil, (try? cwd.makeDirectory(scratch + "/d/x")) != nil,
+           let dir = try? FileDescriptor.open(scratch + "/d", [.readOnly, .directory]) {
+            dType = (try? dir.entries())?.first?.type == .directory
+            dir.closeIgnoringErrors()
+        }
+        checks.append(.init(name: "d_type", status: dType ? .ok : .fail, detail: dType ? "readdir reports file types" : "readdir reports DT_UNKNOWN",
+                            advice: dType ? nil : "overlay needs d_type on the upper filesystem (xfs: mkfs with ftype=1)"))
+
+        let tmpfile = (try? FileDescriptor.open(scratch, [.readWrite, .temporaryFile], mode: 0o600)).map { $0.closeIgnoringErrors(); return true } ?? false
+        checks.append(.init(name: "O_TMPFILE", status: tmpfile ? .ok : .warn,
+                            detail: tmpfile ? "supported: copy-up installs files by O_TMPFILE + linkat" : "unsupported: copy-up falls back to a temporary file and rename",
+                            advice: nil))
+
+        var reflink = "unsupported"
+        if let a = try? FileDescriptor.open(scratch + "/a", [.readWrite, .create], mode: 0o600) {
+            _ = try? [UInt8](repeating: 1, count: 4096).withUnsafeBytes { try a.pwriteAll($0, at: 0) }
+            if let b = try? FileDescriptor.open(scratch + "/b", [.readWrite, .create], mode: 0o600) {
+                do { try b.cloneContents(of: a); reflink = "supported" } catch { reflink = "unsupported (\(error.errno.name))" }
+                b.closeIgnoringErrors()
+            }
+            a.closeIgnoringErrors()
+        }
+        checks.append(.init(name: "reflink", status: reflink == "supported" ? .ok : .warn,
+                            detail: "FICLONE \(reflink) on \(type)" + (reflink == "supported" ? ": kernel copy-up is O(1) here" : ": copy-up copies data"),
+                            advice: reflink == "supported" ? nil : "xfs (reflink=1) or btrfs make copy-up O(1); --fs xfs compares"))
+
+        var metacopy = Check(name: "metacopy", status: .warn, detail: "not checked: needs root and overlay", advice: nil)
+        if root && overlay {
+            metacopy = metacopyCheck(scratch: scratch)
+        }
+        checks.append(metacopy)
+        return (checks, upperCapable && dType)
+    }
+
+    /// Mounts a one-layer overlay with `metacopy=on` and reads the option back.
+    private func metacopyCheck(scratch: String) -> Check {
+        do {
+            let stack = try LayerStackBuilder(spec: LayerStackSpec(layerCount: 1, seed: 1, files: [FileSpec(path: "f", size: 1, layer: 0)]))
+                .build(in: scratch)
+            let options = try OverlayMountOptions(parsing: "metacopy=on")
+            let effective = try withMergedView(KernelOverlayBackend(), stack, options: options) { $0.effectiveOptions }
+            let on = effective.split(separator: ",").contains("metacopy=on")
+            return Check(name: "metacopy", status: on ? .ok : .warn,
+                         detail: on ? "an overlay mounted with metacopy=on keeps it" : "metacopy=on was not kept: \(effective)",
+                         advice: on ? nil : "metacopy needs kernel 4.19+ and an upper filesystem with xattrs")
+        } catch {
+            return Check(name: "metacopy", status: .warn, detail: "mount with metacopy=on failed: \(error)", advice: nil)
+        }
+    }
+
+    private func fuseCheck() -> Check {
+        guard let binary = ["/usr/bin/fuse-overlayfs", "/usr/local/bin/fuse-overlayfs", "/bin/fuse-overlayfs"]
+            .first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            return Check(name: "fuse-overlayfs", status: .warn, detail: "fuse-overlayfs is not installed", advice: "apt-get install fuse-overlayfs fuse3 (make bench does this)")
+        }
+        let hasDevice = FileManager.default.fileExists(atPath: "/dev/fuse")
+        let version = Subprocess.output(binary, ["--version"])?.split(separator: "\n").first.map(String.init) ?? "unknown version"
+        return Check(name: "fuse-overlayfs", status: hasDevice ? .ok : .warn, detail: "\(binary): \(version)" + (hasDevice ? "" : "; /dev/fuse is missing"),
+                     advice: hasDevice ? nil : "modprobe fuse")
+    }
+}
+
+/// Runs a helper program and captures its output; for version strings and the like.
+enum Subprocess {
+    static func output(_ executable: String, _ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import OverlayCore
+import OverlaySystem
+
+/// Where and how a run happened: everything needed to judge whether two results are comparable.
+public struct RunEnvironment: Codable, Sendable {
+    public static let overlayBenchVersion = "0.1.0"
+
+    /// One overlay mount the run made: requested and effective options, and the method.
+    public struct MountRecord: Codable, Sendable, Hashable {
+        public var backend: String
+        public var probe: String
+        public var requestedOptions: String
+        /// The superblock options from `/proc/self/mountinfo` (empty for non-mount backends).
+        public var effectiveOptions: String
+        public var method: String
+        public var layers: Int
+    }
+
+    /// The filesystem under the work root (or under a loop-device filesystem the run made).
+    public struct BackingFilesystem: Codable, Sendable, Hashable {
+        public var name: String
+        public var type: String
+        public var source: String
+        public var mountPoint: String
+        public var mountOptions: String
+        public var superOptions: String
+        public var mkfsOptions: String?
+    }
+
+    public var kernel: String
+    public var kernelBuild: String
+    public var architecture: String
+    public var hostname: String
+    public var cpuModel: String
+    public var cpuCount: Int
+    public var memoryBytes: Int64
+    /// `/sys/module/overlay/parameters/*`.
+    public var overlayParameters: [String: String]
+    public var mounts: [MountRecord]
+    public var backingFilesystems: [BackingFilesystem]
+    public var workRoot: String
+    public var overlayBenchVersion: String
+    public var gitRevision: String
+    public var liburing: String?
+    public var startTime: String
+    public var endTime: String?
+    public var commandLine: [String]
+
+    /// Reads the host's facts now.
+    public static func capture(workRoot: String, commandLine: [String]) -> RunEnvironment {
+        let uname = Host.uname()
+        let table = MountTable.current()
+        var backing: [BackingFilesystem] = []
+        if let entry = table.backingMount(of: workRoot) {
+            backing.append(BackingFilesystem(
+                name: "root", type: entry.fileSystemType, source: entry.source, mountPoint: entry.mountPoint,
+                mountOptions: entry.mountOptions, superOptions: entry.superOptions, mkfsOptions: nil))
+        }
+        return RunEnvironment(
+            kernel: uname.release, kernelBuild: uname.version, architecture: uname.machine, hostname: uname.nodeName,
+            cpuModel: cpuModel(), cpuCount: Host.cpuCount, memoryBytes: memoryBytes(),
+            overlayParameters: overlayParameters(), mounts: [], backingFilesystems: backing, workRoot: workRoot,
+            overlayBenchVersion: overlayBenchVersion, gitRevision: gitRevision(),
+            liburing: Host.liburingPath.map(liburingVersion(fromPath:)),
+            startTime: timestamp(), endTime: nil, commandLine: commandLine)
+    }
+
+    public static func timestamp(_ date: Date = Date()) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+
+    static func cpuModel() -> String {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            if let value = line.split(separator: ":", maxSplits: 1).last { return value.trimmingCharacters(in: .whitespaces) }
+        }
+        return "unknown"
+    }
+
+    static func memoryBytes() -> Int64 {
+        let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let kib = line.split(separator: " ").compactMap { Int64($0) }.first ?? 0
+            return kib * 1024
+        }
+        return 0
+    }
+
+    /// The overlay module's parameters, e.g. `metacopy: N`.
+    public static func overlayParameters() -> [String: String] {
+        let directory = "/sys/module/overlay/parameters"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var result: [String: String] = [:]
+        for name in names {
+            if let value = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8) {
+                result[name] = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        return result
+    }
+
+    /// `liburing.so.2.3` → `2.3`.
+    static func liburingVersion(fromPath path: String) -> String {
+        let resolved = (try? Host.realPath(path)) ?? path
+        let file = (resolved as NSString).lastPathComponent
+        if let range = file.range(of: ".so.") { return String(file[range.upperBound...]) }
+        return file
+    }
+
+    /// The git revision of the source tree this binary was built from (found from `#filePath`),
+    /// with `-dirty` never guessed: only what `.git` records.
+    static func gitRevision(filePath: String = #filePath) -> String {
+        var directory = (filePath as NSString).deletingLastPathComponent
+        while directory != "/" && !directory.isEmpty {
+            let git = directory + "/.git"
+            if FileManager.default.fileExists(atPath: git) { return readRevision(gitDirectory: git) ?? "unknown" }
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        return "unknown"
+    }
+
+    private static func readRevision(gitDirectory: String) -> String? {
+        guard let head = try? String(contentsOfFile: gitDirectory + "/HEAD", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+        guard head.hasPrefix("ref: ") else { return head }
+        let ref = String(head.dropFirst(5))
+        if let value = try? String(contentsOfFile: gitDirectory + "/" + ref, encoding: .utf8) {
+            return value.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let packed = (try? String(contentsOfFile: gitDirectory + "/packed-refs", encoding: .utf8)) ?? ""
+        for line in packed.split(separator: "\n") where line.hasSuffix(" " + ref) {
+            return String(line.split(separator: " ")[0])
+        }
+        return nil
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import OverlayCore
+import OverlaySystem
+
+/// One invocation's lifetime: its work root and run directory, what it measured, and the
+/// teardown that runs whatever happened (success, error, or a signal).
+public final class RunSession {
+    public let workRoot: WorkRoot
+    public let runDirectory: String
+    public let log: ProgressLog
+    public let book = SampleBook()
+    public var environment: RunEnvironment
+    public var mounts: [RunEnvironment.MountRecord] = []
+    /// Keep generated trees after the run (for inspection); mounts are always removed.
+    public var keepTrees = false
+
+    public init(workRootPath: String, commandLine: [String], log: ProgressLog) throws {
+        self.log = log
+        workRoot = try WorkRoot.prepare(workRootPath)
+        for stale in Janitor.staleRuns(in: workRoot) {
+            log.warning("cleaning up \(stale), left by an earlier run that did not finish")
+            Janitor.cleanRun(stale, workRoot: workRoot, log: log)
+        }
+        runDirectory = try workRoot.makeRunDirectory()
+        environment = RunEnvironment.capture(workRoot: workRoot.path, commandLine: commandLine)
+    }
+
+    /// The result file for what was gathered; `stop` marks it incomplete with the reason.
+    public func result(stoppedBy stop: (any Error)? = nil) -> ResultFile {
+        var environment = self.environment
+        environment.mounts = mounts
+        environment.endTime = RunEnvironment.timestamp()
+        var file = ResultFile(environment: environment, measurements: book.measurements())
+        if let stop {
+            file.incomplete = true
+            file.stopReason = "\(stop)"
+        }
+        return file
+    }
+
+    /// Unmounts anything still mounted below the run directory (the probes unmount what they
+    /// mount; this is the safety net) and removes the run's trees.
+    public func tearDown() {
+        Janitor.cleanRun(runDirectory, workRoot: workRoot, log: log, removeTrees: !keepTrees)
+        if keepTrees { log.info("kept the generated trees in \(runDirectory)") }
+    }
+}
+
+/// Finds and removes what runs left in a work root: mounts first, then trees. It acts only on
+/// paths inside the work root and on mounts whose mount point lies inside it.
+public enum Janitor {
+    /// Run directories whose owning process (`run-<pid>-…`) is gone.
+    public static func staleRuns(in workRoot: WorkRoot) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: workRoot.path)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("run-") else { return false }
+            let parts = name.split(separator: "-")
+            guard parts.count >= 2, let pid = Int32(parts[1]) else { return true }
+            return pid != Host.processID && !processExists(pid)
+        }.sorted().map { workRoot.path + "/" + $0 }
+    }
+
+    /// Everything in the work root: every mount below it and every run directory.
+    public static func cleanAll(_ workRoot: WorkRoot, log: ProgressLog) -> (unmounted: Int, removed: Int) {
+        let mounts = MountTable.current().mounts(under: workRoot.path).filter { $0.mountPoint != workRoot.path }
+        var unmounted = 0
+        for mount in mounts {
+            do {
+                try Mount.unmount(mount.mountPoint)
+                unmounted += 1
+                log.info("unmounted \(mount.mountPoint) (\(mount.fileSystemType))")
+            } catch {
+                log.warning("could not unmount \(mount.mountPoint): \(error)")
+            }
+        }
+        var removed = 0
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: workRoot.path)) ?? []
+        for name in names where name.hasPrefix("run-") {
+            do {
+                try workRoot.remove(workRoot.path + "/" + name)
+                removed += 1
+            } catch {
+                log.warning("could not remove \(workRoot.path)/\(name): \(error)")
+            }
+        }
+        return (unmounted, removed)
+    }
+
+    /// Unmounts everything below `run` (deepest first, detaching if busy) and removes it.
+    public static func cleanRun(_ run: String, workRoot: WorkRoot, log: ProgressLog, removeTrees: Bool = true) {
+        guard workRoot.contains(run) else { return }
+        for mount in MountTable.current().mounts(under: run) {
+            do {
+                try Mount.unmount(mount.mountPoint)
+            } catch {
+                do { try Mount.unmount(mount.mountPoint, detach: true) } catch {
+                    log.warning("could not unmount \(mount.mountPoint): \(error)")
+                }
+            }
+        }
+        guard removeTrees else { return }
+        do { try workRoot.remove(run) } catch { log.warning("could not remove \(run): \(error)") }
+    }
+}

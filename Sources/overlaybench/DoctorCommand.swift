@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import OverlayCore
+import OverlaySuite
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check what this host can run; exits 0 when the kernel backend can.")
+
+    @Flag(name: .long, help: "Print the report as JSON.")
+    var json = false
+
+    @Option(name: .long, help: "The work root to check.")
+    var workRoot: String = WorkRoot.defaultPath
+
+    func run() throws {
+        let report = Doctor(workRootPath: workRoot).run()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
+        } else {
+            let width = report.checks.map(\.name.count).max() ?? 0
+            for check in report.checks {
+                let pad = String(repeating: " ", count: width - check.name.count)
+                print("\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name)\(pad)  \(check.detail)")
+                if let advice = check.advice { print("      \(String(repeating: " ", count: width))  → \(advice)") }
+            }
+            print(report.kernelBackendRunnable ? "\nThe kernel backend can run here." : "\nThe kernel backend cannot run here.")
+        }
+        if !report.kernelBackendRunnable { throw ExitCode(ExitStatus.unavailable) }
+    }
+}
+
+struct CleanupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cleanup",
+        abstract: "Remove the mounts and trees that runs left in a work root (after a crash or SIGKILL).")
+
+    @Option(name: .long, help: "The work root to clean.")
+    var workRoot: String = WorkRoot.defaultPath
+
+    func run() throws {
+        try ExitStatus.reporting {
+            let log = ProgressLog()
+            let root = try WorkRoot.prepare(workRoot)
+            let (unmounted, removed) = Janitor.cleanAll(root, log: log)
+            print("cleanup \(root.path): \(unmounted) mount(s) removed, \(removed) run director\(removed == 1 ? "y" : "ies") removed")
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import OverlayCore
+import OverlaySuite
+import OverlaySystem
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a probe and write a result file.",
+        subcommands: [CopyUpCommand.self]
+    )
+}
+
+struct CopyUpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copyup",
+        abstract: "First-write copy-up cost against file size.",
+        discussion: """
+            Times, per fresh lower-only file: firstWrite (open O_WRONLY, pwrite 1 byte, close: \
+            the copy-up), secondWrite (the same on the now-upper file) and open (open O_WRONLY \
+            alone, on other fresh files). Every sample is verified byte for byte.
+            """
+    )
+
+    @OptionGroup var options: RunOptions
+
+    @Option(name: .long, help: "Comma-separated sizes with units (0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB).")
+    var sizes: String = "0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB"
+
+    @Option(name: .long, help: "Lower layers in the stack (1-500); the files are in the top one.")
+    var layers: Int = 1
+
+    func validate() throws {
+        do {
+            let parsed = try ByteCount.parseList(sizes)
+            if let negative = parsed.first(where: { $0 < 0 }) { throw ValidationError("--sizes: \(negative) is negative") }
+        } catch let error as ByteCountError {
+            throw ValidationError("--sizes: \(error)")
+        }
+        guard (1...LayerStackSpec.maximumLayers).contains(layers) else {
+            throw ValidationError("--layers must be in 1...\(LayerStackSpec.maximumLayers) (got \(layers))")
+        }
+    }
+
+    func run() throws {
+        var configuration = CopyUpProbe.Configuration()
+        configuration.sizes = try ByteCount.parseList(sizes)
+        configuration.samples = options.samples
+        configuration.warmup = options.warmup
+        configuration.caches = try CacheState.parseList(options.cache)
+        configuration.mountOptions = try OverlayMountOptions(parsing: options.mountOptions)
+        configuration.layers = layers
+        configuration.seed = options.seed
+        try ProbeRunner(options: options).run { session in
+            let probe = CopyUpProbe(configuration: configuration, backends: try options.backends(), log: session.log)
+            try session.checkSpace(probe.estimatedBytes())
+            try probe.run(in: session.runDirectory, book: session.book, mounts: &session.mounts)
+        }
+    }
+}
+
+/// What every `run` subcommand does around its probe: the session, signals, teardown, the
+/// result file and the table.
+struct ProbeRunner {
+    let options: RunOptions
+
+    func run(_ probe: (RunSession) throws -> Void) throws {
+        try ExitStatus.reporting {
+            let log = ProgressLog(level: options.quiet ? .quiet : .normal)
+            for backend in try options.backends() {
+                if case .unavailable(let why) = backend.availability() { throw BackendError.unavailable(backend.identifier, why) }
+            }
+            if let out = options.out, !options.force, FileManager.default.fileExists(atPath: out) {
+                throw ResultFileError.exists(out)
+            }
+            SignalTrap.install()
+            let session = try RunSession(workRootPath: options.workRoot, commandLine: CommandLine.arguments, log: log)
+            session.keepTrees = options.keep
+            var failure: (any Error)?
+            do {
+                try probe(session)
+            } catch {
+                failure = error
+            }
+            session.tearDown()
+            if let caught = SignalTrap.caught, !(failure is Interrupted) { failure = Interrupted(signal: caught) }
+            let result = session.result(stoppedBy: failure)
+            try emit(result, log: log)
+            if let failure { throw failure }
+        }
+    }
+
+    private func emit(_ result: ResultFile, log: ProgressLog) throws {
+        if let out = options.out {
+            try result.write(to: out, overwrite: true)
+            log.info("wrote \(out)\(result.incomplete ? " (incomplete: \(result.stopReason ?? ""))" : "")")
+        }
+        if options.json {
+            FileHandle.standardOutput.write(try result.encoded() + Data("\n".utf8))
+        } else if !result.measurements.isEmpty {
+            print(ResultTable.render(result.measurements), terminator: "")
+        }
+    }
+}
+
+extension RunSession {
+    /// Refuses before generating when the work root lacks the space the run needs.
+    func checkSpace(_ needed: Int64) throws {
+        let free = try Host.freeSpace(at: runDirectory).bytes
+        if needed > free { throw WorkloadError.insufficientSpace(needed: needed, available: free, path: runDirectory) }
+        log.info("this run needs about \(ByteCount.format(needed)) in \(workRoot.path) (\(ByteCount.format(free)) free)")
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import OverlayCore
+import OverlaySuite
+
+/// Options every probe shares.
+struct RunOptions: ParsableArguments {
+    @Option(name: .long, help: "Comma-separated backends: kernel.")
+    var backend: String = "kernel"
+
+    @Option(name: .long, help: "Where trees and mounts live (created and marked by overlaybench).")
+    var workRoot: String = WorkRoot.defaultPath
+
+    @Option(name: .long, help: "Write the JSON result file here (atomically).")
+    var out: String?
+
+    @Flag(name: .long, help: "Replace --out if it exists.")
+    var force = false
+
+    @Flag(name: .long, help: "Print the JSON result on stdout instead of the table.")
+    var json = false
+
+    @Option(name: .long, help: "Samples per configuration (at least 1).")
+    var samples: Int = 10
+
+    @Option(name: .long, help: "Discarded warm-up samples per configuration.")
+    var warmup: Int = 1
+
+    @Option(name: .long, help: "Cache state(s): warm, cold, or warm,cold.")
+    var cache: String = "warm"
+
+    @Option(name: .long, help: "Overlay mount options, e.g. volatile,metacopy=on.")
+    var mountOptions: String = ""
+
+    @Option(name: .long, help: "Seed for generated trees and content.")
+    var seed: UInt64 = 1
+
+    @Flag(name: .long, help: "Keep the generated trees after the run (mounts are always removed).")
+    var keep = false
+
+    @Flag(name: .shortAndLong, help: "Only errors on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1 (got \(samples))") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        do {
+            _ = try OverlayMountOptions(parsing: mountOptions)
+            _ = try CacheState.parseList(cache)
+            _ = try backends()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func backends() throws -> [any OverlayBackend] {
+        try backend.split(separator: ",", omittingEmptySubsequences: false).map { name in
+            try BackendRegistry.make(String(name))
+        }
+    }
+}
