@@ -1,0 +1,82 @@
+import OverlaySystem
+
+/// The byte ranges of a source file that a copy must move, walked lazily.
+///
+/// Without hole skipping that is the one range `0..<length`. With it, the walk alternates
+/// `SEEK_DATA` and `SEEK_HOLE` (`lseek(2)`) as copy-up does before each chunk, so only data
+/// extents are visited, and ``end`` is the requested length clipped to the source's size.
+///
+/// Every engine walks its source through this type; ``syscalls`` counts the `lseek`, `statx` and
+/// `ftruncate` calls it made, for ``CopyResult/syscalls``.
+public struct DataExtents {
+    public let source: FileDescriptor
+    public let skipHoles: Bool
+    /// Where the copy stops: the requested length, or with hole skipping the smaller of that and
+    /// the source's size (`statx(2)`).
+    public let end: Int64
+    public private(set) var syscalls = 0
+
+    private var position: Int64 = 0
+    private var pending: Range<Int64>?
+
+    /// Starts a walk of `source` over `0..<length`.
+    public init(of source: FileDescriptor, length: Int64, skipHoles: Bool) throws(SystemError) {
+        precondition(length >= 0, "a copy length cannot be negative")
+        self.source = source
+        self.skipHoles = skipHoles
+        if skipHoles {
+            end = min(length, try source.status().size)
+            syscalls += 1
+        } else {
+            end = length
+        }
+    }
+
+    /// The next whole data extent, or nil when none is left before ``end``.
+    public mutating func next() throws(SystemError) -> Range<Int64>? {
+        if let pending {
+            self.pending = nil
+            return pending
+        }
+        guard position < end else { return nil }
+        guard skipHoles else {
+            defer { position = end }
+            return position..<end
+        }
+        syscalls += 1
+        guard let data = try source.nextData(from: position), data < end else {
+            position = end
+            return nil
+        }
+        syscalls += 1
+        // SEEK_HOLE finds the implicit hole at end of file at worst; nil only if the file shrank.
+        let hole = min(try source.nextHole(from: data) ?? end, end)
+        position = hole
+        return data < hole ? data..<hole : nil
+    }
+
+    /// The next piece of at most `maximumLength` bytes of a data extent, or nil at the end.
+    public mutating func nextChunk(maximumLength: Int) throws(SystemError) -> Range<Int64>? {
+        precondition(maximumLength > 0, "a chunk must hold at least one byte")
+        guard let extent = try next() else { return nil }
+        let upper = min(extent.upperBound, extent.lowerBound + Int64(maximumLength))
+        if upper < extent.upperBound { pending = upper..<extent.upperBound }
+        return extent.lowerBound..<upper
+    }
+
+    /// With hole skipping, sets `destination`'s size to ``end`` before any data is written, so
+    /// the holes between and after the data extents stay holes (`ftruncate(2)`).
+    public mutating func sizeDestination(_ destination: FileDescriptor) throws(SystemError) {
+        guard skipHoles else { return }
+        try destination.truncate(to: end)
+        syscalls += 1
+    }
+
+    /// With hole skipping, shrinks `destination` back to `sourceEnd` when the source turned out
+    /// shorter than ``end`` (it shrank during the copy).
+    public mutating func trimDestination(_ destination: FileDescriptor, sourceEnd: Int64?) throws(SystemError) {
+        guard skipHoles, let sourceEnd, sourceEnd < end else { return }
+        try destination.truncate(to: sourceEnd)
+        syscalls += 1
+    }
+}
