@@ -165,7 +165,9 @@ public struct Doctor {
             return Check(name: "fuse-overlayfs", status: .warn, detail: "fuse-overlayfs is not installed", advice: "apt-get install fuse-overlayfs fuse3 (make bench does this)")
         }
         let hasDevice = FileManager.default.fileExists(atPath: "/dev/fuse")
-        let version = Subprocess.output(binary, ["--version"])?.split(separator: "\n").first.map(String.init) ?? "unknown version"
+        // fuse-overlayfs may print warnings first; the version is on the line that names it.
+        let version = Subprocess.output(binary, ["--version"])?.split(separator: "\n")
+            .first { $0.contains("version") }.map(String.init) ?? "unknown version"
         return Check(name: "fuse-overlayfs", status: hasDevice ? .ok : .warn, detail: "\(binary): \(version)" + (hasDevice ? "" : "; /dev/fuse is missing"),
                      advice: hasDevice ? nil : "modprobe fuse")
     }

@@ -14,6 +14,7 @@ public final class ProgressLog: @unchecked Sendable {
     private let started = Date()
     private var lastProgressLine = ""
     private var progressStart: [String: Date] = [:]
+    private var lastPlainLine = Date.distantPast
 
     public init(level: Level = .normal) {
         self.level = level
@@ -49,7 +50,12 @@ public final class ProgressLog: @unchecked Sendable {
             let line = "\r\(task) [\(bar)] \(done)/\(total) ETA \(Self.format(seconds: eta))"
             write(line + (done == total ? "\n" : ""), newline: false)
         } else {
-            emit("[\(elapsed())] \(task): \(done)/\(total) (ETA \(Self.format(seconds: eta)))")
+            // Plain lines for logs: at most one every 5 s per run, plus the last step.
+            lock.lock()
+            let due = done == total || Date().timeIntervalSince(lastPlainLine) >= 5
+            if due { lastPlainLine = Date() }
+            lock.unlock()
+            if due { emit("[\(elapsed())] \(task): \(done)/\(total) (ETA \(Self.format(seconds: eta)))") }
         }
     }
 

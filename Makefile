@@ -1,0 +1,51 @@
+# OverlayBench: two commands set up a fresh machine.
+#   make bench   installs what is missing, builds in release mode, runs the quick suite,
+#                writes results/ (and plots/ once a report exists)
+#   make test    installs what is missing and runs the whole test suite
+SHELL := /bin/bash
+SWIFT ?= swift
+# Debian packages the suite needs: liburing for the io_uring engines and the System layer,
+# gnuplot for plots, fuse-overlayfs for the fuse backend, mkfs tools for loop filesystems,
+# strace to check the io_uring loop.
+APT_PACKAGES := pkg-config liburing-dev gnuplot-nox fuse-overlayfs fuse3 xfsprogs btrfs-progs e2fsprogs util-linux strace
+RELEASE_BIN := .build/release/overlaybench
+RESULTS ?= results
+PLOTS ?= plots
+
+.PHONY: all deps build bench test benchmarks doctor clean
+
+all: build
+
+# Installs only what is missing; apt-get update runs once, before the first install.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing missing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "make: all Debian packages present"; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+bench: build
+	@mkdir -p $(RESULTS) $(PLOTS)
+	$(RELEASE_BIN) doctor
+	$(RELEASE_BIN) run copyup --backend kernel --sizes 0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB \
+	  --samples 10 --cache warm --out $(RESULTS)/quick.json --force
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+doctor: build
+	$(RELEASE_BIN) doctor
+
+clean:
+	rm -rf .build

@@ -1,0 +1,132 @@
+import Foundation
+import OverlayCore
+import OverlaySuite
+import OverlaySystem
+import OverlayTestSupport
+import Testing
+
+@Suite("overlaybench command line")
+struct CommandLineTests {
+    @Test("bad input gets a one-line error and exit 64", arguments: [
+        ["run", "copyup", "--sizes", "4XB"],
+        ["run", "copyup", "--mount-options", "bogus=1"],
+        ["run", "copyup", "--samples", "0"],
+        ["run", "copyup", "--cache", "tepid"],
+        ["run", "copyup", "--backend", "nosuch"],
+        ["run", "copyup", "--layers", "501"],
+        ["generate", "--out", "/var/tmp/x", "--layers", "0"],
+    ])
+    func badInput(arguments: [String]) throws {
+        let workRoot = arguments[0] == "run" ? ["--work-root", "/var/tmp/overlaybench-never-created"] : []
+        let outcome = try runOverlayBench(arguments + workRoot)
+        #expect(outcome.status == 64)
+        #expect(outcome.stderr.contains("Error:") || outcome.stderr.contains("error:"))
+        #expect(!outcome.stderr.contains("Fatal error"))
+        #expect(!FileManager.default.fileExists(atPath: "/var/tmp/overlaybench-never-created"))
+    }
+
+    @Test("a work root that is not ours is refused with exit 64 and left untouched")
+    func foreignWorkRoot() throws {
+        try withTemporaryDirectory { dir in
+            FileManager.default.createFile(atPath: dir + "/precious", contents: Data("x".utf8))
+            let outcome = try runOverlayBench(["run", "copyup", "--sizes", "4KiB", "--samples", "1", "--work-root", dir])
+            #expect(outcome.status == 64)
+            #expect(outcome.stderr.contains("did not create"))
+            #expect(outcome.stderr.split(separator: "\n").count == 1)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["precious"])
+        }
+    }
+
+    @Test("run copyup writes a valid versioned result and prints a table", Gate.kernelOverlay.trait)
+    func resultFile() throws {
+        try Gate.kernelOverlay.require()
+        let before = overlayMountPoints()
+        try withWorkRoot { root in
+            let out = root.path + "/r.json"
+            let outcome = try runOverlayBench(["run", "copyup", "--backend", "kernel", "--sizes", "4KiB,1MiB",
+                                               "--samples", "3", "--work-root", root.path, "--out", out])
+            #expect(outcome.status == 0, "stderr: \(outcome.stderr)")
+            #expect(outcome.stdout.contains("firstWrite"))
+            let result = try ResultFile.load(out)
+            #expect(result.schema == "overlaybench.result/1")
+            #expect(!result.incomplete)
+            #expect(result.measurements.count == 2 * 3)
+            #expect(result.environment.mounts.first?.effectiveOptions.contains("upperdir=") == true)
+            #expect(!result.environment.kernel.isEmpty && result.environment.cpuCount > 0)
+            #expect(result.environment.backingFilesystems.first?.type.isEmpty == false)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+            let first = (json["measurements"] as! [[String: Any]])[0]
+            #expect(Set(first.keys).isSuperset(of: ["probe", "backend", "metric", "unit", "parameters", "summary", "samples"]))
+            let summary = first["summary"] as! [String: Any]
+            #expect(Set(summary.keys) == ["n", "min", "p50", "p90", "p99", "max", "mean", "stddev"])
+            // A baseline is never overwritten without --force.
+            let again = try runOverlayBench(["run", "copyup", "--sizes", "4KiB", "--samples", "1", "--work-root", root.path, "--out", out])
+            #expect(again.status == 65)
+            #expect(again.stderr.contains("--force"))
+            // --json puts the result on stdout, diagnostics on stderr.
+            let json2 = try runOverlayBench(["run", "copyup", "--sizes", "4KiB", "--samples", "1", "--work-root", root.path, "--json"])
+            #expect(json2.status == 0)
+            #expect(json2.stdout.hasPrefix("{"))
+            #expect(json2.stderr.contains("mounted kernel"))
+        }
+        #expect(overlayMountPoints() == before)
+    }
+
+    @Test("SIGINT mid-sweep unmounts, keeps partial results marked incomplete, and exits 130", Gate.kernelOverlay.trait)
+    func interrupt() throws {
+        try Gate.kernelOverlay.require()
+        let before = overlayMountPoints()
+        try withWorkRoot { root in
+            let out = root.path + "/partial.json"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: overlaybenchExecutable)
+            process.arguments = ["run", "copyup", "--sizes", "4KiB,16MiB", "--samples", "400", "--warmup", "0",
+                                 "--work-root", root.path, "--out", out, "--quiet"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Wait until its overlay is mounted and a few samples are in.
+            var mounted = false
+            for _ in 0..<600 {
+                if MountTable.current().mounts(under: root.path).contains(where: { $0.fileSystemType == "overlay" }) {
+                    mounted = true
+                    break
+                }
+                usleep(50_000)
+            }
+            #expect(mounted)
+            usleep(300_000)
+            let signalled = MonotonicClock.now()
+            kill(process.processIdentifier, SIGINT)
+            process.waitUntilExit()
+            let seconds = Double(MonotonicClock.now() - signalled) / 1e9
+            #expect(process.terminationStatus == 130)
+            // "stops within a second" — generous here, as the tree teardown is part of the exit.
+            #expect(seconds < 30)
+            #expect(MountTable.current().mounts(under: root.path).isEmpty)
+            let result = try ResultFile.load(out)
+            #expect(result.incomplete)
+            #expect(result.stopReason?.contains("SIGINT") == true)
+            let runs = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("run-") }
+            #expect(runs.isEmpty)
+        }
+        #expect(overlayMountPoints() == before)
+    }
+
+    @Test("doctor reports every check and exits 0 when the kernel backend can run", Gate.kernelOverlay.trait)
+    func doctor() throws {
+        try Gate.kernelOverlay.require()
+        try withWorkRoot { root in
+            let outcome = try runOverlayBench(["doctor", "--json", "--work-root", root.path])
+            #expect(outcome.status == 0, "stderr: \(outcome.stderr)")
+            let report = try JSONDecoder().decode(Doctor.Report.self, from: Data(outcome.stdout.utf8))
+            #expect(report.kernelBackendRunnable)
+            let names = Set(report.checks.map(\.name))
+            for expected in ["kernel", "root", "overlay filesystem", "overlay module parameters", "io_uring sysctl",
+                             "io_uring ring", "liburing", "work root filesystem", "d_type", "O_TMPFILE", "reflink",
+                             "metacopy", "fuse-overlayfs", "drop_caches"] {
+                #expect(names.contains(expected), "missing check \(expected)")
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import OverlayCore
+import OverlaySystem
+
+/// A fresh work root with a random name under `/var/tmp` (optionally with awkward characters in
+/// its name). Afterwards anything still mounted below it is unmounted, then the tree is removed
+/// without following symlinks.
+public func withWorkRoot<T>(named suffix: String = "", _ body: (WorkRoot) throws -> T) throws -> T {
+    let path = "/var/tmp/overlaybench-test-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))\(suffix)"
+    let root = try WorkRoot.prepare(path)
+    defer {
+        for mount in MountTable.current().mounts(under: root.path) {
+            try? Mount.unmount(mount.mountPoint, detach: true)
+        }
+        try? TreeRemover.remove(root.path)
+    }
+    return try body(root)
+}
+
+/// The overlay and FUSE mounts on this host, as `findmnt -t overlay,fuse.fuse-overlayfs` lists them.
+public func overlayMountPoints() -> [String] {
+    MountTable.current().entries
+        .filter { $0.fileSystemType == "overlay" || $0.fileSystemType.hasPrefix("fuse.") }
+        .map(\.mountPoint).sorted()
+}
+
+/// The `overlaybench` executable built beside the test bundle.
+public var overlaybenchExecutable: String {
+    let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("overlaybench").path
+    if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return packageRoot.appendingPathComponent(".build/debug/overlaybench").path
+}
+
+/// The outcome of running a command.
+public struct CommandOutcome: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs `overlaybench` with `arguments` and waits for it.
+public func runOverlayBench(_ arguments: [String]) throws -> CommandOutcome {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: overlaybenchExecutable)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes concurrently so a full pipe can never block the child.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var stderrData = Data()
+    group.enter()
+    DispatchQueue.global().async {
+        stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return CommandOutcome(status: process.terminationStatus,
+                          stdout: String(decoding: stdoutData, as: UTF8.self),
+                          stderr: String(decoding: stderrData, as: UTF8.self))
+}

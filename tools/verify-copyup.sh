@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Checks OverlayBench's copy-up figures against an independent C timing of the same syscalls
+# (open O_WRONLY, pwrite 1 byte, close) on the same kind of mount (mount -t overlay, one lower
+# layer on the same filesystem), alternating the two tools ROUNDS times.
+# usage: tools/verify-copyup.sh [ROUNDS]   (root; run after `swift build -c release`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-3}"
+bin=.build/release/overlaybench
+work=/var/tmp/overlaybench-verify
+gcc -O2 -o tools/verify-copyup tools/verify-copyup.c
+mkdir -p "$work"
+trap 'mountpoint -q "$work/stack/overlay2/merged-c" && umount "$work/stack/overlay2/merged-c"; rm -rf "$work"' EXIT
+
+for round in $(seq 1 "$rounds"); do
+  for size in 1MiB 16MiB; do
+    rm -rf "$work/stack" && mkdir -p "$work/stack"
+    $bin generate --out "$work/stack" --layers 1 --sizes "$size" --files-per-size 11 --seed "$round" > "$work/gen.txt"
+    upper=$(awk '/^upperdir:/ {print $2}' "$work/gen.txt")
+    wrk=$(awk '/^workdir:/ {print $2}' "$work/gen.txt")
+    lower=$(dirname "$(readlink -f "$work/stack/overlay2/l/$(awk -F'[:/]' '/^lowerdir:/ {print $3}' "$work/gen.txt")")")/diff
+    merged="$work/stack/overlay2/merged-c"
+    mkdir -p "$merged"
+    mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$wrk" "$merged"
+    bytes=$(ls "$lower/files")
+    files=$(for i in $(seq 1 10); do echo "files/$bytes/f$i"; done)
+    tools/verify-copyup "$merged" "$lower" $files | awk -v s="$size" '/median/ {printf "round %s  C program      %-6s median %.3f ms\n", '"$round"', s, $2/1e6}'
+    umount "$merged"
+  done
+  $bin run copyup --backend kernel --sizes 1MiB,16MiB --samples 10 --work-root "$work/root" --json --quiet \
+    | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+for m in r["measurements"]:
+    if m["metric"] == "firstWrite":
+        print("round %s  overlaybench   %-6s median %.3f ms" % (sys.argv[1], {1<<20: "1MiB", 16<<20: "16MiB"}[m["parameters"]["size"]], m["summary"]["p50"] / 1e6))
+' "$round"
+done
