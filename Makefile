@@ -49,3 +49,7 @@ doctor: build
 
 clean:
 	rm -rf .build
+
+# The package-benchmark suite (a nested package, so `make test` never builds it).
+benchmarks: deps
+	cd Benchmarks && $(SWIFT) package --scratch-path ../.build-bench benchmark

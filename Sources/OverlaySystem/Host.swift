@@ -54,6 +54,20 @@ public enum Host {
         cl_liburing_path().map { String(cString: $0) }
     }
 
+    /// The whole content of a small file such as one under /proc, read with `pread` until end of
+    /// file: procfs files report size 0, and a mountinfo line with 500 layers is tens of KiB.
+    public static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
+        let fd = try FileDescriptor.open(path, .readOnly)
+        defer { fd.closeIgnoringErrors() }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = try retryingEINTR("read", path: path) { Glibc.read(fd.rawValue, &chunk, chunk.count) }
+            if n == 0 { return result }
+            result.append(contentsOf: chunk[..<n])
+        }
+    }
+
     /// `sysconf(_SC_PAGESIZE)`.
     public static var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
 }

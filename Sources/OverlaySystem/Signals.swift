@@ -12,6 +12,13 @@ public enum SignalTrap {
     /// Installs the handler for SIGINT and SIGTERM (`sigaction(2)`, without `SA_RESTART`, so a
     /// blocking call returns `EINTR`).
     public static func install() {
+        // A parent may hand us these signals blocked (posix_spawn keeps the mask), and a blocked
+        // SIGINT would stay pending forever; a benchmark must always honour Ctrl-C.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for signal in [SIGINT, SIGTERM] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in

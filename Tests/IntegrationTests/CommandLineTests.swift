@@ -80,7 +80,8 @@ struct CommandLineTests {
             let out = root.path + "/partial.json"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: overlaybenchExecutable)
-            process.arguments = ["run", "copyup", "--sizes", "4KiB,16MiB", "--samples", "400", "--warmup", "0",
+            // Many small files: the sweep is long but the tree is small (about 0.5 GiB).
+            process.arguments = ["run", "copyup", "--sizes", "4KiB,64KiB", "--samples", "3000", "--warmup", "0",
                                  "--work-root", root.path, "--out", out, "--quiet"]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice

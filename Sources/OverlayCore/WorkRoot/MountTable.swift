@@ -1,4 +1,4 @@
-import Foundation
+import OverlaySystem
 
 /// One line of `/proc/self/mountinfo`, unescaped.
 public struct MountEntry: Sendable, Hashable {
@@ -18,8 +18,8 @@ public struct MountTable: Sendable {
     public var entries: [MountEntry]
 
     public static func current() -> MountTable {
-        let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        return MountTable(parsing: text)
+        let bytes = (try? Host.readFile("/proc/self/mountinfo")) ?? []
+        return MountTable(parsing: String(decoding: bytes, as: UTF8.self))
     }
 
     public init(parsing text: String) {

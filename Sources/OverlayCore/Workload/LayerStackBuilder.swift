@@ -87,6 +87,8 @@ public struct LayerStackBuilder {
         defer { fd.closeIgnoringErrors() }
         var offset: Int64 = 0
         while offset < file.size {
+            // A generation can write gigabytes: honour Ctrl-C within a MiB.
+            try SignalTrap.check()
             let count = Int(min(Int64(buffer.count), file.size - offset))
             let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
             pattern.fill(chunk, at: offset)
