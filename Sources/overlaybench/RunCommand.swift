@@ -94,6 +94,7 @@ struct ProbeRunner {
     private func emit(_ result: ResultFile, log: ProgressLog) throws {
         if let out = options.out {
             try result.write(to: out, overwrite: true)
+            try AtomicFile.write(Data(Exporters.csv(result.measurements).utf8), to: Exporters.csvPath(beside: out), overwrite: true)
             log.info("wrote \(out)\(result.incomplete ? " (incomplete: \(result.stopReason ?? ""))" : "")")
         }
         if options.json {

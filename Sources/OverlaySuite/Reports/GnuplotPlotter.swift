@@ -1,0 +1,111 @@
+import Foundation
+
+/// Draws ``ReportPlot``s as SVG and PNG by running gnuplot on a data file and a script written
+/// to a temporary directory.
+public struct GnuplotPlotter: Sendable {
+    public enum PlotError: Error, CustomStringConvertible, Sendable {
+        case notInstalled
+        case failed(plot: String, status: Int32, stderr: String)
+
+        public var description: String {
+            switch self {
+            case .notInstalled:
+                "gnuplot is not installed (apt: gnuplot-nox), so no plots were drawn; the tables and models are complete"
+            case .failed(let plot, let status, let stderr):
+                "gnuplot failed on \(plot) (exit \(status)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+            }
+        }
+    }
+
+    public let executable: String
+
+    /// Finds gnuplot on `PATH`; nil when it is not installed.
+    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> GnuplotPlotter? {
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/gnuplot"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return GnuplotPlotter(executable: candidate) }
+        }
+        return nil
+    }
+
+    public init(executable: String) { self.executable = executable }
+
+    /// Writes `<directory>/<plot.name>.svg` and `.png`; returns the SVG's text.
+    @discardableResult
+    public func draw(_ plot: ReportPlot, into directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("overlaybench-plot-\(UInt64.random(in: 0...UInt64.max))").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+        let dataPath = scratch + "/data.dat"
+        let scriptPath = scratch + "/plot.gp"
+        let svgPath = (directory as NSString).appendingPathComponent(plot.name + ".svg")
+        let pngPath = (directory as NSString).appendingPathComponent(plot.name + ".png")
+        try Self.data(plot).write(toFile: dataPath, atomically: true, encoding: .utf8)
+        try Self.script(plot, data: dataPath, svg: svgPath, png: pngPath).write(toFile: scriptPath, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [scriptPath]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw PlotError.failed(plot: plot.name, status: process.terminationStatus, stderr: String(decoding: stderr, as: UTF8.self))
+        }
+        return try String(contentsOfFile: svgPath, encoding: .utf8)
+    }
+
+    /// One gnuplot data block per series (`index i`), columns x, y, low, high.
+    static func data(_ plot: ReportPlot) -> String {
+        plot.series.map { series in
+            "# \(series.title)\n" + series.points.map { "\($0.x) \($0.y) \($0.low) \($0.high)" }.joined(separator: "\n")
+        }.joined(separator: "\n\n\n") + "\n"
+    }
+
+    static func script(_ plot: ReportPlot, data: String, svg: String, png: String) -> String {
+        var lines = [
+            "set encoding utf8",
+            "set terminal svg size 900,560 dynamic font 'sans,12' background rgb 'white'",
+            "set output \(quote(svg))",
+            "set title \(quote(plot.title)) noenhanced",
+            "set xlabel \(quote(plot.xLabel)) noenhanced",
+            "set ylabel \(quote(plot.yLabel)) noenhanced",
+            "set grid xtics ytics mxtics mytics lc rgb '#dddddd'",
+            "set key outside right top noenhanced",
+            "set bmargin 6",
+            "set label 1 \(quote(plot.caption)) at screen 0.01, screen 0.02 left font 'sans,9' noenhanced",
+        ]
+        if plot.logX { lines.append("set logscale x") }
+        if plot.logY { lines.append("set logscale y") }
+        if !plot.xTics.isEmpty {
+            lines.append("set xtics (" + plot.xTics.map { "\(quote($0.0)) \($0.1)" }.joined(separator: ", ") + ")")
+        }
+        if let range = plot.yRange { lines.append("set yrange [\(range.lowerBound):\(range.upperBound)]") }
+        let commands = plot.series.enumerated().map { index, series in
+            let source = "\(quote(data)) index \(index)"
+            let title = "title \(quote(series.title))"
+            switch series.style {
+            case .errorLines: return "\(source) using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 \(title)"
+            case .lines: return "\(source) using 1:2 with linespoints lw 2 pt 7 ps 0.7 \(title)"
+            case .reference: return "\(source) using 1:2 with lines dashtype 2 lw 2 lc rgb 'black' \(title)"
+            case .steps: return "\(source) using 1:2 with steps lw 2 \(title)"
+            }
+        }
+        lines.append("plot " + commands.joined(separator: ", \\\n     "))
+        lines.append("set terminal pngcairo size 1100,680 font 'sans,11' background rgb 'white'")
+        lines.append("set output \(quote(png))")
+        lines.append("replot")
+        lines.append("unset output")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A gnuplot single-quoted string: only `'` needs escaping, by doubling.
+    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+}

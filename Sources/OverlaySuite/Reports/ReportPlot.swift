@@ -1,0 +1,67 @@
+/// One plot of a report, independent of how it is drawn: axes, series and a caption.
+public struct ReportPlot: Sendable {
+    public enum Style: String, Sendable {
+        /// Points joined by lines, with vertical error bars from `low` to `high`.
+        case errorLines
+        /// Points joined by lines.
+        case lines
+        /// A dashed reference line, such as the memcpy ceiling.
+        case reference
+        /// A staircase, for empirical CDFs.
+        case steps
+    }
+
+    public struct Point: Sendable, Equatable {
+        public var x: Double
+        public var y: Double
+        public var low: Double
+        public var high: Double
+
+        public init(x: Double, y: Double, low: Double? = nil, high: Double? = nil) {
+            self.x = x
+            self.y = y
+            self.low = low ?? y
+            self.high = high ?? y
+        }
+    }
+
+    public struct Series: Sendable {
+        public var title: String
+        public var style: Style
+        public var points: [Point]
+
+        public init(title: String, style: Style, points: [Point]) {
+            self.title = title
+            self.style = style
+            self.points = points
+        }
+    }
+
+    /// The file name without extension, e.g. `copyup-latency`.
+    public var name: String
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var logX: Bool
+    public var logY: Bool
+    /// Explicit x tics (label, value), e.g. sizes as `4KiB`; empty for gnuplot's own.
+    public var xTics: [(String, Double)]
+    public var yRange: ClosedRange<Double>?
+    public var series: [Series]
+    /// The kernel, backing filesystem and mount options the data came from.
+    public var caption: String
+
+    public init(name: String, title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false,
+                xTics: [(String, Double)] = [], yRange: ClosedRange<Double>? = nil, series: [Series], caption: String) {
+        self.name = name
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.logX = logX
+        self.logY = logY
+        self.xTics = xTics
+        self.yRange = yRange
+        self.series = series
+        self.caption = caption
+    }
+}
