@@ -8,7 +8,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a probe and write a result file.",
-        subcommands: [CopyUpCommand.self]
+        subcommands: [CopyUpCommand.self, LookupCommand.self, ReadCommand.self]
     )
 }
 

@@ -51,6 +51,7 @@ public struct LayerStackBuilder {
         for file in spec.files {
             try writeFile(file, into: layers[file.layer].diff, pattern: stack.pattern(for: file.path), buffer: buffer)
         }
+        if let shapes = spec.shapes { try ShapeBuilder(shapes: shapes, seed: spec.seed).build(stack) }
         // Flush the generated data now, so its writeback does not compete with what is measured.
         PageCache.sync()
         return stack

@@ -7,6 +7,8 @@ public struct LayerStackSpec: Codable, Sendable, Hashable {
     public var layerCount: Int
     public var seed: UInt64
     public var files: [FileSpec]
+    /// Whiteouts, opaque, merged, wide and deep directories (``StackShapes``); nil for none.
+    public var shapes: StackShapes? = nil
 
     public init(layerCount: Int, seed: UInt64, files: [FileSpec] = []) {
         self.layerCount = layerCount
@@ -33,6 +35,7 @@ public struct LayerStackSpec: Codable, Sendable, Hashable {
                 throw WorkloadError.invalid("files[\(file.path)]", "is listed twice in layer \(file.layer)")
             }
         }
+        try shapes?.validate(layerCount: layerCount)
     }
 }
 

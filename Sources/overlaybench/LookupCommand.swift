@@ -1,0 +1,86 @@
+import ArgumentParser
+import OverlayCore
+import OverlaySuite
+
+struct LookupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lookup",
+        abstract: "Path lookup (statx) and readdir cost against the number of lower layers.",
+        discussion: """
+            For each depth, times one statx relative to the merged root of a name in the top, \
+            middle and bottom lower layer, a whiteout-hidden name, a directory merged through \
+            every layer, a path --deep-levels directories below it, and an absent name \
+            (metric stat, parameter position). A least-squares fit of ns against depth per \
+            position is recorded as metric statSlope (ns/layer, CI in slopeLow/slopeHigh). \
+            readdir times open, count and close of a merged directory against depth and against \
+            entries per layer (--widths). Cold means drop_caches twice before every sample.
+            """
+    )
+
+    @OptionGroup var options: RunOptions
+
+    @Option(name: .long, help: "Comma-separated lower-layer counts (1-500).")
+    var depths: String = LookupProbe.defaultDepths.map(String.init).joined(separator: ",")
+
+    @Option(name: .long, help: "Directory levels of the deep path below the merged directory.")
+    var deepLevels: Int = 8
+
+    @Option(name: .long, help: "Entries per layer of the directory read at each depth.")
+    var readdirWidth: Int = 10
+
+    @Option(name: .long, help: "Comma-separated entries per layer for the readdir width sweep (empty: none).")
+    var widths: String = LookupProbe.defaultWidths.map(String.init).joined(separator: ",")
+
+    @Option(name: .long, help: "Lower layers of the width sweep's stack.")
+    var widthDepth: Int = 4
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Time readdir as well as lookups.")
+    var readdir = true
+
+    func validate() throws {
+        let parsedDepths = try Self.parseInts(depths, "--depths")
+        guard !parsedDepths.isEmpty else { throw ValidationError("--depths is empty") }
+        if let bad = parsedDepths.first(where: { !(1...LayerStackSpec.maximumLayers).contains($0) }) {
+            throw ValidationError("--depths: \(bad) is outside 1...\(LayerStackSpec.maximumLayers)")
+        }
+        guard (1...StackShapes.maximumDeepLevels).contains(deepLevels) else {
+            throw ValidationError("--deep-levels must be in 1...\(StackShapes.maximumDeepLevels) (got \(deepLevels))")
+        }
+        guard readdirWidth >= 0 else { throw ValidationError("--readdir-width must not be negative") }
+        if let bad = try Self.parseInts(widths, "--widths").first(where: { $0 < 0 }) {
+            throw ValidationError("--widths: \(bad) is negative")
+        }
+        guard (1...LayerStackSpec.maximumLayers).contains(widthDepth) else {
+            throw ValidationError("--width-depth must be in 1...\(LayerStackSpec.maximumLayers) (got \(widthDepth))")
+        }
+    }
+
+    static func parseInts(_ text: String, _ flag: String) throws -> [Int] {
+        try text.split(separator: ",").map { item in
+            guard let value = Int(item.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("\(flag): \"\(item)\" is not an integer")
+            }
+            return value
+        }
+    }
+
+    func run() throws {
+        var configuration = LookupProbe.Configuration()
+        configuration.depths = try Self.parseInts(depths, "--depths")
+        configuration.samples = options.samples
+        configuration.warmup = options.warmup
+        configuration.caches = try CacheState.parseList(options.cache)
+        configuration.mountOptions = try OverlayMountOptions(parsing: options.mountOptions)
+        configuration.seed = options.seed
+        configuration.deepLevels = deepLevels
+        configuration.readdir = readdir
+        configuration.readdirWidth = readdirWidth
+        configuration.widths = try Self.parseInts(widths, "--widths")
+        configuration.widthDepth = widthDepth
+        try ProbeRunner(options: options).run { session in
+            let probe = LookupProbe(configuration: configuration, backends: try options.backends(), log: session.log)
+            try session.checkSpace(probe.estimatedBytes())
+            try probe.run(in: session.runDirectory, book: session.book, mounts: &session.mounts)
+        }
+    }
+}
