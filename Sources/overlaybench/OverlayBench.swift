@@ -13,7 +13,7 @@ struct OverlayBench: ParsableCommand {
             SIGINT/SIGTERM (partial results are kept, marked incomplete).
             """,
         version: "0.1.0",
-        subcommands: [DoctorCommand.self, GenerateCommand.self, RunCommand.self, CleanupCommand.self,
+        subcommands: [DoctorCommand.self, GenerateCommand.self, RunCommand.self, TuneCommand.self, CleanupCommand.self,
                       ReportCommand.self, CompareCommand.self, ExportCommand.self, MergeCommand.self]
     )
 }

@@ -8,7 +8,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a probe and write a result file.",
-        subcommands: [CopyUpCommand.self, LookupCommand.self, ReadCommand.self]
+        subcommands: [CopyUpCommand.self, CopyCommand.self, LookupCommand.self, ReadCommand.self]
     )
 }
 
@@ -64,11 +64,13 @@ struct CopyUpCommand: ParsableCommand {
 /// result file and the table.
 struct ProbeRunner {
     let options: RunOptions
+    /// False for probes that use no overlay backend (the copy engines).
+    var requireBackends = true
 
     func run(_ probe: (RunSession) throws -> Void) throws {
         try ExitStatus.reporting {
             let log = ProgressLog(level: options.quiet ? .quiet : .normal)
-            for backend in try options.backends() {
+            for backend in try options.backends() where requireBackends {
                 if case .unavailable(let why) = backend.availability() { throw BackendError.unavailable(backend.identifier, why) }
             }
             if let out = options.out, !options.force, FileManager.default.fileExists(atPath: out) {

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import OverlayCore
+import OverlaySuite
+import OverlaySystem
+
+struct CopyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy engines against each other and against memcpy (the page-cache ceiling).",
+        discussion: """
+            Engines: \(CopyEngineKind.allIdentifiers.joined(separator: ", ")). They run interleaved \
+            (A B C A B C …); every copy is verified byte for byte (and for sparseness with --sparse). \
+            The io_uring engines use the settings stored by `overlaybench tune copy` unless \
+            --queue-depth, --block-size or --fixed-buffers are given.
+            """)
+
+    @OptionGroup var options: RunOptions
+
+    @Option(name: .long, help: "Comma-separated engines.")
+    var engines: String = "io_uring,io_uring-splice,copy_file_range,sendfile,read-write"
+
+    @Option(name: .long, help: "Comma-separated sizes with units.")
+    var sizes: String = "4KiB,1MiB,64MiB,256MiB"
+
+    @Flag(name: .long, help: "Sources with random holes; copies skip holes (SEEK_DATA/SEEK_HOLE).")
+    var sparse = false
+
+    @Flag(name: .long, help: "fsync each copy (io_uring engines use IORING_OP_FSYNC).")
+    var fsync = false
+
+    @Option(name: .long, help: "io_uring queue depth.")
+    var queueDepth: Int?
+
+    @Option(name: .long, help: "io_uring block size with units.")
+    var blockSize: String?
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "io_uring registered (fixed) buffers.")
+    var fixedBuffers: Bool?
+
+    func validate() throws {
+        do {
+            _ = try ByteCount.parseList(sizes)
+            if let blockSize { _ = try ByteCount.parse(blockSize) }
+            _ = try ioURingOptions().validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        for engine in engines.split(separator: ",") where !CopyEngineKind.allIdentifiers.contains(String(engine)) {
+            throw ValidationError("--engines: unknown engine \(engine) (known: \(CopyEngineKind.allIdentifiers.joined(separator: ", ")))")
+        }
+    }
+
+    func ioURingOptions() throws -> IOURingCopyOptions {
+        var result = CopyTuning.load()?.options ?? IOURingCopyOptions()
+        if let queueDepth { result.queueDepth = queueDepth }
+        if let blockSize { result.blockSize = Int(try ByteCount.parse(blockSize)) }
+        if let fixedBuffers { result.fixedBuffers = fixedBuffers }
+        return result
+    }
+
+    func run() throws {
+        var configuration = CopyProbe.Configuration()
+        configuration.engines = engines.split(separator: ",").map(String.init)
+        configuration.sizes = try ByteCount.parseList(sizes)
+        configuration.samples = options.samples
+        configuration.warmup = options.warmup
+        configuration.caches = try CacheState.parseList(options.cache)
+        configuration.sparse = sparse
+        configuration.fsync = fsync
+        configuration.ioURing = try ioURingOptions()
+        configuration.seed = options.seed
+        try ProbeRunner(options: options, requireBackends: false).run { session in
+            let probe = CopyProbe(configuration: configuration, log: session.log)
+            try session.checkSpace(probe.estimatedBytes())
+            try probe.run(in: session.runDirectory, book: session.book)
+        }
+    }
+}
+
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Tune the io_uring copy engine on this filesystem.",
+        subcommands: [TuneCopyCommand.self])
+}
+
+struct TuneCopyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Sweep queue depth, block size and fixed buffers; report and optionally store the best.")
+
+    @Option(name: .long, help: "Where to run (a work root).")
+    var workRoot: String = WorkRoot.defaultPath
+
+    @Option(name: .long, help: "File size to tune on.")
+    var size: String = "64MiB"
+
+    @Option(name: .long, help: "Queue depths to try.")
+    var queueDepths: String = "1,2,4,8,16"
+
+    @Option(name: .long, help: "Block sizes to try.")
+    var blockSizes: String = "256KiB,1MiB,4MiB"
+
+    @Option(name: .long, help: "Interleaved rounds per candidate.")
+    var samples: Int = 5
+
+    @Flag(name: .long, help: "Store the best settings for `run copy` and the reference overlay.")
+    var save = false
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        do {
+            _ = try ByteCount.parse(size)
+            _ = try ByteCount.parseList(blockSizes)
+        } catch { throw ValidationError("\(error)") }
+        guard queueDepths.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
+            throw ValidationError("--queue-depths must be positive integers")
+        }
+    }
+
+    func run() throws {
+        try ExitStatus.reporting {
+            SignalTrap.install()
+            let log = ProgressLog()
+            let session = try RunSession(workRootPath: workRoot, commandLine: CommandLine.arguments, log: log)
+            defer { session.tearDown() }
+            var candidates: [CopyTuning.Candidate] = []
+            for qd in queueDepths.split(separator: ",").compactMap({ Int($0) }) {
+                for bs in try ByteCount.parseList(blockSizes) {
+                    for fixed in [false, true] { candidates.append(.init(queueDepth: qd, blockSize: Int(bs), fixedBuffers: fixed)) }
+                }
+            }
+            let bytes = try ByteCount.parse(size)
+            let ranked = try CopyTuning.sweep(candidates: candidates, size: bytes, samples: samples, directory: session.runDirectory, log: log)
+            print("queue depth  block size  fixed buffers  median GB/s")
+            for (candidate, gbps) in ranked {
+                print("\(String(candidate.queueDepth).padding(toLength: 11, withPad: " ", startingAt: 0))  \(ByteCount.format(Int64(candidate.blockSize)).padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(candidate.fixedBuffers).padding(toLength: 13, withPad: " ", startingAt: 0))  \(String(format: "%.2f", gbps))")
+            }
+            guard let (best, gbps) = ranked.first else { return }
+            let fs = MountTable.current().backingMount(of: session.runDirectory)?.fileSystemType ?? "unknown"
+            let tuning = CopyTuning(queueDepth: best.queueDepth, blockSize: best.blockSize, fixedBuffers: best.fixedBuffers,
+                                    throughput: gbps, fileSystem: fs, measuredAt: RunEnvironment.timestamp())
+            print("best: queue depth \(best.queueDepth), block size \(ByteCount.format(Int64(best.blockSize))), fixed buffers \(best.fixedBuffers): \(String(format: "%.2f", gbps)) GB/s on \(fs)")
+            if save {
+                try tuning.save()
+                print("stored in \(CopyTuning.defaultPath); `run copy` uses it unless flags override")
+            }
+        }
+    }
+}
