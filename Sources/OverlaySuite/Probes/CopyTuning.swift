@@ -1,5 +1,6 @@
 import Foundation
 import OverlayCore
+import OverlayStatistics
 import OverlaySystem
 
 /// Sweeps the io_uring engine's queue depth, block size and fixed buffers on the current
@@ -12,6 +13,15 @@ public struct CopyTuning: Codable, Sendable {
     public var throughput: Double
     public var fileSystem: String
     public var measuredAt: String
+
+    public init(queueDepth: Int, blockSize: Int, fixedBuffers: Bool, throughput: Double, fileSystem: String, measuredAt: String) {
+        self.queueDepth = queueDepth
+        self.blockSize = blockSize
+        self.fixedBuffers = fixedBuffers
+        self.throughput = throughput
+        self.fileSystem = fileSystem
+        self.measuredAt = measuredAt
+    }
 
     public var options: IOURingCopyOptions {
         IOURingCopyOptions(queueDepth: queueDepth, blockSize: blockSize, fixedBuffers: fixedBuffers)
@@ -39,6 +49,11 @@ public struct CopyTuning: Codable, Sendable {
         public var queueDepth: Int
         public var blockSize: Int
         public var fixedBuffers: Bool
+        public init(queueDepth: Int, blockSize: Int, fixedBuffers: Bool) {
+            self.queueDepth = queueDepth
+            self.blockSize = blockSize
+            self.fixedBuffers = fixedBuffers
+        }
         var label: String { "qd=\(queueDepth) bs=\(ByteCount.format(Int64(blockSize))) fixed=\(fixedBuffers)" }
     }
 
@@ -75,4 +90,3 @@ public struct CopyTuning: Codable, Sendable {
     }
 }
 
-import OverlayStatistics
