@@ -70,7 +70,7 @@ public struct CapacityModel: Sendable, Encodable {
         lookup = []
         notes = []
         fitCopyUp(measurements.filter { $0.probe == "copyup" && $0.metric == "firstWrite" && $0.hasSamples })
-        fitLookup(measurements.filter { $0.probe == "lookup" && $0.hasSamples })
+        fitLookup(measurements.filter { $0.probe == "lookup" && $0.hasSamples && $0.parameters["depth"]?.intValue != nil })
     }
 
     private mutating func fitCopyUp(_ measurements: [Measurement]) {
@@ -136,7 +136,7 @@ public struct CapacityModel: Sendable, Encodable {
             let (predicted, ci) = cost.predict(bytes: Self.headlineBytes)
             let bandwidth = cost.megabytesPerSecond.map { String(format: " (≈ %.0f MB/s)", $0) } ?? ""
             result.append(
-                "On \(host) (\(cost.label)), a first write to a \(ByteCount.format(Self.headlineBytes)) lower file costs "
+                "On \(host), \(cost.label): a first write to a \(ByteCount.format(Self.headlineBytes)) lower file costs "
                 + "≈ \(Self.seconds(predicted)) (\(Int(ci.level * 100))% CI \(Self.seconds(ci.lower))–\(Self.seconds(ci.upper))): "
                 + String(format: "a fixed %.0f µs (CI %.0f–%.0f) plus %.0f µs per MiB (CI %.0f–%.0f)",
                           cost.fixedMicroseconds, cost.fit.interceptCI.lower, cost.fit.interceptCI.upper,
@@ -145,7 +145,7 @@ public struct CapacityModel: Sendable, Encodable {
         }
         for cost in lookup {
             result.append(
-                "On \(host) (\(cost.label)), each extra layer adds "
+                "On \(host), \(cost.label): each extra layer adds "
                 + String(format: "%.1f ns (%.0f%% CI %.1f–%.1f) to a lookup; base %.0f ns; least squares over %d samples, R² = %.3f.",
                          cost.fit.slope, cost.fit.slopeCI.level * 100, cost.fit.slopeCI.lower, cost.fit.slopeCI.upper,
                          cost.fit.intercept, cost.fit.n, cost.fit.rSquared))

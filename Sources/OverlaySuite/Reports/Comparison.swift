@@ -64,6 +64,12 @@ public struct Comparison: Sendable, Encodable {
         public var baseline: String
         public var current: String
 
+        public init(what: String, baseline: String, current: String) {
+            self.what = what
+            self.baseline = baseline
+            self.current = current
+        }
+
         public var description: String { "\(what): baseline \(baseline), current \(current)" }
     }
 

@@ -83,7 +83,10 @@ public struct GnuplotPlotter: Sendable {
             "set label 1 \(quote(plot.caption)) at screen 0.01, screen 0.02 left font 'sans,9' noenhanced",
         ]
         if plot.logX { lines.append("set logscale x") }
-        if plot.logY { lines.append("set logscale y") }
+        if plot.logY {
+            lines.append("set logscale y")
+            lines.append("set format y '%g'")
+        }
         if !plot.xTics.isEmpty {
             lines.append("set xtics (" + plot.xTics.map { "\(quote($0.0)) \($0.1)" }.joined(separator: ", ") + ")")
         }

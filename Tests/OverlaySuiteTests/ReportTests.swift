@@ -1,0 +1,111 @@
+import Foundation
+import OverlayStatistics
+import OverlaySuite
+import OverlayTestSupport
+import Testing
+
+@Suite("Report: capacity model and writer")
+struct ReportTests {
+    @Test("Exact data y = 500 + 3000·MiB gives a = 500 µs and b = 3000 µs/MiB")
+    func capacityModelExactLine() throws {
+        let sizes: [Int64] = [0, 4096, 1 << 20, 16 << 20, 64 << 20]
+        let measurements = sizes.map { size in
+            let microseconds = 500 + 3000 * Double(size) / Double(1 << 20)
+            return OverlaySuite.Measurement(probe: "copyup", backend: "kernel", metric: "firstWrite", unit: "ns",
+                               parameters: ["size": .int(size), "cache": "warm", "mountOptions": "", "fs": "root"],
+                               samples: Array(repeating: microseconds * 1_000, count: 5))
+        }
+        let model = CapacityModel(measurements: measurements)
+        let cost = try #require(model.copyUp.first)
+        #expect(model.copyUp.count == 1)
+        #expect(abs(cost.fixedMicroseconds - 500) < 1e-6)
+        #expect(abs(cost.microsecondsPerMiB - 3000) < 1e-6)
+        #expect(abs(cost.fit.rSquared - 1) < 1e-12)
+        #expect(abs(cost.megabytesPerSecond! - 1048576.0 / 3000) < 1e-6)
+        let (predicted, ci) = cost.predict(bytes: 2 << 30)
+        #expect(abs(predicted - (500 + 3000 * 2048)) < 1e-3)
+        #expect(ci.contains(predicted))
+        let sentence = try #require(model.sentences(host: "testhost").first)
+        #expect(sentence.contains("2GiB lower file costs ≈ 6.1"), "\(sentence)")
+    }
+
+    @Test("Lookup: exact data 200 ns + 40 ns/layer gives the slope by least squares")
+    func lookupSlope() throws {
+        let measurements = [1, 2, 4, 8, 16].map { depth in
+            OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: "latency", unit: "ns",
+                        parameters: ["depth": .int(Int64(depth)), "position": "bottom", "cache": "warm"],
+                        samples: [200 + 40 * Double(depth) - 1, 200 + 40 * Double(depth) + 1])
+        }
+        let cost = try #require(CapacityModel(measurements: measurements).lookup.first)
+        #expect(abs(cost.fit.slope - 40) < 1e-9)
+        #expect(cost.fit.slopeCI.contains(40))
+        #expect(cost.depths == [1, 2, 4, 8, 16])
+    }
+
+    @Test("One size only is a note, not a fit")
+    func capacityModelOneSize() {
+        let model = CapacityModel(measurements: ResultFixtures.copyUpRun(seed: 3, sizes: [4096]).measurements)
+        #expect(model.copyUp.isEmpty)
+        #expect(model.notes.count == 1)
+    }
+
+    @Test("Without gnuplot the report still has the tables and models, and says why there are no plots")
+    func writesWithoutGnuplot() throws {
+        try withTemporaryDirectory { directory in
+            let input = ReportWriter.Input(path: "a.json", result: ResultFixtures.copyUpRun(seed: 5))
+            let outcome = try ReportWriter(inputs: [input], options: .init(outDirectory: directory, plotter: nil)).write()
+            let markdown = try String(contentsOfFile: outcome.markdownPath, encoding: .utf8)
+            let html = try String(contentsOfFile: outcome.htmlPath, encoding: .utf8)
+            #expect(outcome.plotFiles.isEmpty)
+            #expect(markdown.contains("gnuplot is not installed"))
+            #expect(markdown.contains("### Probe `copyup`"))
+            #expect(markdown.contains("95% CI of p50"))
+            #expect(markdown.contains("lower file costs ≈"))
+            #expect(markdown.contains("No read probe samples"))
+            #expect(html.hasPrefix("<!DOCTYPE html>"))
+            #expect(html.contains("<table>"))
+            #expect(!html.contains("<svg"))
+        }
+    }
+
+    @Test("With gnuplot the plots are SVG and PNG, and the HTML embeds the SVGs inline", Gate.gnuplot.trait)
+    func writesPlots() throws {
+        try Gate.gnuplot.require()
+        try withTemporaryDirectory { directory in
+            let inputs = [
+                ReportWriter.Input(path: "a.json", result: ResultFixtures.copyUpRun(seed: 5)),
+                ReportWriter.Input(path: "b.json", result: ResultFixtures.copyUpRun(scale: 0.3, seed: 6, options: "volatile")),
+            ]
+            let plotter = try #require(GnuplotPlotter.locate())
+            let outcome = try ReportWriter(inputs: inputs, options: .init(outDirectory: directory, plotter: plotter)).write()
+            #expect(outcome.plotFiles.map { ($0 as NSString).lastPathComponent }.sorted() == [
+                "copyup-first-vs-second.png", "copyup-first-vs-second.svg", "copyup-latency.png", "copyup-latency.svg",
+            ])
+            for file in outcome.plotFiles {
+                let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
+                #expect(size > 1000, "\(file) is \(size) bytes")
+            }
+            let png = try Data(contentsOf: URL(fileURLWithPath: directory + "/plots/copyup-latency.png"))
+            #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+            let html = try String(contentsOfFile: outcome.htmlPath, encoding: .utf8)
+            #expect(html.components(separatedBy: "<svg").count - 1 == 2)
+            #expect(!html.contains("<?xml"))
+            #expect(html.contains("id=\"f1_") && html.contains("id=\"f2_"))
+            let markdown = try String(contentsOfFile: outcome.markdownPath, encoding: .utf8)
+            #expect(markdown.contains("](plots/copyup-latency.svg)"))
+            #expect(markdown.contains("kernel 6.8.0-test · fs root: ext4 (rw,relatime) · overlay options: defaults, volatile"))
+        }
+    }
+
+    @Test("Merge puts one column per host")
+    func merge() throws {
+        var a = ResultFixtures.copyUpRun(seed: 1)
+        a.environment.hostname = "alpha"
+        var b = ResultFixtures.copyUpRun(scale: 2, seed: 2)
+        b.environment.hostname = "beta"
+        let report = MergeReport(inputs: [.init(path: "a.json", result: a), .init(path: "b.json", result: b)])
+        let markdown = report.document().markdown()
+        #expect(markdown.contains("| backend | metric | parameters | p50 alpha | p50 beta |"))
+        #expect(markdown.components(separatedBy: "\n").filter { $0.hasPrefix("| kernel | firstWrite") }.count == 3)
+    }
+}
