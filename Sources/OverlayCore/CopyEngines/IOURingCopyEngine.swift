@@ -22,6 +22,8 @@ public final class IOURingCopyEngine: CopyEngine {
     /// The request table: what each buffer slot is copying. A request's `user_data` is its slot
     /// and operation (``Tag``), so a completion finds its chunk here.
     private var requests: [Request]
+    /// Whether this copy sets IOSQE_ASYNC on its reads (see `copy`).
+    private var asyncReadsThisCopy = false
 
     /// Sets up the ring (2 × queue depth + 1 entries) and the buffers; throws `SystemError` when
     /// io_uring is unavailable and ``CopyEngineError/invalidOptions(reason:)`` for bad options.
@@ -47,6 +49,9 @@ public final class IOURingCopyEngine: CopyEngine {
         try extents.sizeDestination(destination)
         var wave = Wave(fsync: options.fsync)
         for slot in requests.indices { requests[slot] = Request() }
+        // IOSQE_ASYNC hands each read to an io-wq worker, which pays off only when several chunks
+        // can overlap; a copy of one block or less runs faster inline (no thread wake-up).
+        asyncReadsThisCopy = self.options.asyncReads && length > Int64(self.options.blockSize)
 
         while true {
             // Start: a free slot takes the next chunk; a busy one queues its next step.
@@ -112,7 +117,7 @@ public final class IOURingCopyEngine: CopyEngine {
         guard let chunk = request.chunk else { return 0 }
         let writeRange = request.written..<(request.readComplete ? request.filled : chunk.count)
         if !request.readComplete {
-            let readFlags: IOURingSubmissionFlags = options.asyncReads ? [.link, .async] : [.link]
+            let readFlags: IOURingSubmissionFlags = asyncReadsThisCopy ? [.link, .async] : [.link]
             try ring.queueRead(
                 source, into: buffers, slot: slot, range: request.filled..<chunk.count,
                 at: chunk.lowerBound + Int64(request.filled), userData: Tag(slot: slot, operation: .read).rawValue, flags: readFlags)
