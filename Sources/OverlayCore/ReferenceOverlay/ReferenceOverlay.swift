@@ -1,0 +1,339 @@
+import Foundation
+import OverlaySystem
+
+/// An overlay filesystem in user space that does what fs/overlayfs does, on the same upper,
+/// work and lower directories, so its results can be compared with the kernel's operation by
+/// operation (the differential tests) and its copy-up timed beside the kernel's.
+///
+/// Every layer root is held open as an `O_PATH` descriptor and every path inside a layer is
+/// resolved beneath it without following symlinks (``ReferenceLayer``). Symlinks are resolved by
+/// the overlay itself in the merged namespace with `RESOLVE_IN_ROOT` semantics: an absolute
+/// target starts again at the merged root and `..` stops there, so a symlink planted in a layer
+/// (`evil -> /etc`) can never reach outside the layers.
+///
+/// Errors are ``SystemError``s carrying the errno the kernel overlay returns for the same call.
+///
+/// Concurrency: namespace changes (create, remove, rename, attribute changes) are serialized by
+/// one lock; copy-ups of different files run in parallel, and concurrent copy-ups of one file
+/// happen once (``CopyUpLockTable``).
+public final class ReferenceOverlay: @unchecked Sendable {
+    public let options: ReferenceOverlayOptions
+    public let upperPath: String
+    public let workPath: String
+    public let lowerPaths: [String]
+
+    /// Upper first, then the lower layers top-first: `layers[i].index == i`.
+    let layers: [ReferenceLayer]
+    let work: FileDescriptor
+    let copyUpLocks = CopyUpLockTable()
+    let engines: CopyEnginePool
+    let namespaceLock = NSRecursiveLock()
+    private let counterLock = NSLock()
+    private var counter: UInt64 = 0
+
+    /// The symlinks one path walk may follow before `ELOOP` (the kernel's `MAXSYMLINKS`).
+    static let maximumSymlinks = 40
+
+    /// Opens the layers. `lower` is top-first, as in `lowerdir=`.
+    public init(lower: [String], upper: String, work: String, options: ReferenceOverlayOptions = .init()) throws {
+        guard !lower.isEmpty else { throw SystemError("reference overlay: no lower layer", errno: .invalidArgument) }
+        self.options = options
+        upperPath = upper
+        workPath = work
+        lowerPaths = lower
+        engines = try CopyEnginePool(identifier: options.copyEngine)
+        var opened: [ReferenceLayer] = []
+        do {
+            opened.append(try ReferenceLayer(index: 0, path: upper))
+            for (i, path) in lower.enumerated() { opened.append(try ReferenceLayer(index: i + 1, path: path)) }
+            self.work = try FileDescriptor.open(work, [.path, .directory])
+        } catch {
+            for layer in opened { layer.close() }
+            throw error
+        }
+        layers = opened
+    }
+
+    deinit {
+        for layer in layers { layer.close() }
+        work.closeIgnoringErrors()
+    }
+
+    var upperLayer: ReferenceLayer { layers[0] }
+    var lowerLayers: ArraySlice<ReferenceLayer> { layers[1...] }
+
+    /// A fresh name for a temporary in the work directory, `#<hex>` as the kernel names them.
+    func temporaryName() -> String {
+        counterLock.lock()
+        defer { counterLock.unlock() }
+        counter += 1
+        return "#ref\(String(counter, radix: 16))"
+    }
+
+    func withNamespaceLock<T>(_ body: () throws(SystemError) -> T) throws(SystemError) -> T {
+        namespaceLock.lock()
+        defer { namespaceLock.unlock() }
+        return try body()
+    }
+
+    // MARK: - Lookup (fs/overlayfs/namei.c)
+
+    /// The merged root: the upper root over every lower root.
+    func rootEntry() throws(SystemError) -> MergedEntry {
+        var root = MergedEntry(path: "")
+        root.upper = LayerEntry(layer: 0, path: "", status: try upperLayer.root.status())
+        for layer in lowerLayers {
+            root.lowers.append(LayerEntry(layer: layer.index, path: "", status: try layer.root.status()))
+        }
+        return root
+    }
+
+    /// Looks `name` up in the merged directory `parent`, as `ovl_lookup` does: upper first, then
+    /// each lower directory of the parent. It stops at a whiteout, at a non-directory, and at an
+    /// opaque directory; directories go on through every layer.
+    func lookup(_ name: String, in parent: MergedEntry) throws(SystemError) -> MergedEntry {
+        var entry = MergedEntry(path: joinPath(parent.path, name))
+        var isDirectory = false
+        var stop = false
+        var lowerName = name
+        var absoluteRedirect: String?
+
+        if let parentUpper = parent.upper {
+            let path = joinPath(parentUpper.path, name)
+            if let status = try upperLayer.status(path) {
+                if status.isWhiteoutDevice {
+                    entry.opaque = true
+                    entry.upperWhiteout = true
+                    stop = true
+                } else {
+                    entry.upper = LayerEntry(layer: 0, path: path, status: status)
+                    if status.type == .directory {
+                        isDirectory = true
+                        if try opaqueValue(upperLayer, path) == "y" {
+                            entry.opaque = true
+                            stop = true
+                        }
+                    } else if status.type == .regular, try upperLayer.attribute(OverlayXattr.metacopy, of: path) != nil {
+                        entry.metacopy = true
+                    } else {
+                        stop = true
+                    }
+                    if !stop, options.redirectDir, let value = try upperLayer.attribute(OverlayXattr.redirect, of: path) {
+                        let redirect = String(decoding: value, as: UTF8.self)
+                        entry.redirect = redirect
+                        if redirect.hasPrefix("/") { absoluteRedirect = String(redirect.dropFirst()) } else { lowerName = redirect }
+                    }
+                }
+            }
+        }
+        guard !stop else { return entry }
+
+        // An absolute redirect restarts in every lower layer from its root (`poe = roe`).
+        let candidates: [(layer: ReferenceLayer, path: String)]
+        if let absoluteRedirect {
+            candidates = lowerLayers.map { ($0, absoluteRedirect) }
+        } else {
+            candidates = parent.lowers.map { (layers[$0.layer], joinPath($0.path, lowerName)) }
+        }
+        for (layer, path) in candidates {
+            guard let status = try layer.status(path) else { continue }
+            if try isWhiteout(layer, path, status) { break }
+            let found = LayerEntry(layer: layer.index, path: path, status: status)
+            if status.type != .directory {
+                // Below a directory a non-directory ends the merge; a metacopy needs a regular file.
+                if isDirectory || (entry.metacopy && status.type != .regular) { break }
+                entry.lowers.append(found)
+                break
+            }
+            if entry.metacopy { break }
+            isDirectory = true
+            entry.lowers.append(found)
+            if try opaqueValue(layer, path) == "y" { break }
+        }
+        return entry
+    }
+
+    /// Looks up a merged path that holds no symlinks (one a resolution returned).
+    func lookupPath(_ path: String) throws(SystemError) -> MergedEntry {
+        var entry = try rootEntry()
+        for component in path.split(separator: "/") {
+            guard entry.isDirectory else { throw SystemError("lookup", path: path, errno: .notDirectory) }
+            entry = try lookup(String(component), in: entry)
+            guard entry.exists else { throw SystemError("lookup", path: path, errno: .noSuchFileOrDirectory) }
+        }
+        return entry
+    }
+
+    /// A whiteout: a 0/0 character device, or in a lower layer a zero-size regular file with
+    /// `trusted.overlay.whiteout` whose directory is marked `trusted.overlay.opaque=x` (kernel 6.7+).
+    func isWhiteout(_ layer: ReferenceLayer, _ path: String, _ status: FileStatus) throws(SystemError) -> Bool {
+        if status.isWhiteoutDevice { return true }
+        guard !layer.isUpper, status.type == .regular, status.size == 0 else { return false }
+        guard try opaqueValue(layer, parentPath(path)) == "x" else { return false }
+        return try layer.attribute(OverlayXattr.whiteout, of: path) != nil
+    }
+
+    /// The first byte of `trusted.overlay.opaque` as a character ("y", "x"), or nil.
+    func opaqueValue(_ layer: ReferenceLayer, _ path: String) throws(SystemError) -> Character? {
+        guard let value = try layer.attribute(OverlayXattr.opaque, of: path), let first = value.first else { return nil }
+        return Character(Unicode.Scalar(first))
+    }
+
+    // MARK: - Path resolution (RESOLVE_IN_ROOT in the merged namespace)
+
+    /// Where a path leads: the merged directory that holds the last name, the name, and what
+    /// the name is (``MergedEntry/exists`` is false for a name to create).
+    public struct Resolution: Sendable {
+        public var parent: MergedEntry
+        public var name: String
+        public var entry: MergedEntry
+        /// The merged path of ``entry``.
+        public var path: String { entry.path }
+    }
+
+    /// Resolves `path` from the merged root, following symlinks in the merged namespace;
+    /// `followFinal` follows a symlink in the last component too. Absolute targets restart at
+    /// the merged root and `..` never climbs above it. Throws `ENOENT` for a missing
+    /// intermediate directory, `ENOTDIR` for a non-directory one and `ELOOP` after
+    /// ``maximumSymlinks`` links.
+    public func resolve(_ path: String, followFinal: Bool) throws(SystemError) -> Resolution {
+        let root = try rootEntry()
+        var stack = [root]
+        var pending = Array(Self.components(path).reversed())
+        var links = 0
+        while let name = pending.popLast() {
+            let isLast = pending.isEmpty
+            if name == "." { continue }
+            if name == ".." {
+                if stack.count > 1 { stack.removeLast() }
+                continue
+            }
+            let directory = stack[stack.count - 1]
+            let child = try lookup(name, in: directory)
+            if child.type == .symlink, !isLast || followFinal {
+                links += 1
+                guard links <= Self.maximumSymlinks else { throw SystemError("resolve", path: path, errno: .tooManySymbolicLinkLevels) }
+                let target = try readSymlink(child)
+                guard !target.isEmpty else { throw SystemError("resolve", path: path, errno: .noSuchFileOrDirectory) }
+                if target.hasPrefix("/") { stack = [root] }
+                pending.append(contentsOf: Self.components(target).reversed())
+                continue
+            }
+            if isLast { return Resolution(parent: directory, name: name, entry: child) }
+            guard child.exists else { throw SystemError("resolve", path: path, errno: .noSuchFileOrDirectory) }
+            guard child.isDirectory else { throw SystemError("resolve", path: path, errno: .notDirectory) }
+            stack.append(child)
+        }
+        // The walk ended on a directory: "", ".", ".." or a link to a directory.
+        let entry = stack[stack.count - 1]
+        let parent = stack.count > 1 ? stack[stack.count - 2] : root
+        return Resolution(parent: parent, name: lastComponent(entry.path), entry: entry)
+    }
+
+    static func components(_ path: String) -> [String] {
+        path.split(separator: "/").map(String.init)
+    }
+
+    func readSymlink(_ entry: MergedEntry) throws(SystemError) -> String {
+        guard let top = entry.top else { throw SystemError("readlink", path: entry.path, errno: .noSuchFileOrDirectory) }
+        return try layers[top.layer].readSymlink(top.path)
+    }
+
+    /// Resolves `path` and requires it to exist.
+    func existing(_ path: String, followFinal: Bool, _ operation: String) throws(SystemError) -> Resolution {
+        let resolution = try resolve(path, followFinal: followFinal)
+        guard resolution.entry.exists else { throw SystemError(operation, path: path, errno: .noSuchFileOrDirectory) }
+        return resolution
+    }
+
+    // MARK: - Reading
+
+    /// What `path` is, as a merged lookup finds it: the attributes of the upper entry, else of
+    /// the topmost lower one (`ovl_getattr`). `followSymlinks: false` is `lstat`.
+    public func lookup(_ path: String, followSymlinks: Bool = false) throws(SystemError) -> MergedEntry {
+        try existing(path, followFinal: followSymlinks, "lookup").entry
+    }
+
+    /// `stat(2)`/`lstat(2)` of a merged path.
+    public func status(of path: String, followSymlinks: Bool = false) throws(SystemError) -> FileStatus {
+        try existing(path, followFinal: followSymlinks, "statx").entry.status!
+    }
+
+    /// `readlink(2)`.
+    public func readSymlink(_ path: String) throws(SystemError) -> String {
+        let entry = try existing(path, followFinal: false, "readlink").entry
+        guard entry.type == .symlink else { throw SystemError("readlink", path: path, errno: .invalidArgument) }
+        return try readSymlink(entry)
+    }
+
+    /// The names in the merged directory `path` (following symlinks), `.` and `..` left out:
+    /// upper then each lower directory, each name once, whiteouts hidden (`ovl_iterate`).
+    public func directoryEntries(_ path: String) throws(SystemError) -> [String] {
+        let entry = try existing(path, followFinal: true, "opendir").entry
+        guard entry.isDirectory else { throw SystemError("opendir", path: path, errno: .notDirectory) }
+        return try mergedNames(entry)
+    }
+
+    func mergedNames(_ entry: MergedEntry) throws(SystemError) -> [String] {
+        var seen = Set<String>()
+        var names: [String] = []
+        for part in [entry.upper].compactMap({ $0 }) + entry.lowers {
+            let layer = layers[part.layer]
+            for child in try layer.entries(part.path) where seen.insert(child.name).inserted {
+                let childPath = joinPath(part.path, child.name)
+                if child.type == .characterDevice || child.type == .regular || child.type == nil,
+                   let status = try layer.status(childPath), try isWhiteout(layer, childPath, status) {
+                    continue
+                }
+                names.append(child.name)
+            }
+        }
+        return names
+    }
+
+    /// The extended attributes of `path` (not following a final symlink), private
+    /// `trusted.overlay.*` ones left out (`ovl_listxattr`).
+    public func extendedAttributes(of path: String) throws(SystemError) -> [(name: String, value: [UInt8])] {
+        let entry = try existing(path, followFinal: false, "listxattr").entry
+        let top = entry.top!
+        return try layers[top.layer].withAttributePath(top.path) { attributePath throws(SystemError) in
+            var result: [(name: String, value: [UInt8])] = []
+            for name in try ExtendedAttributes.list(path: attributePath) where !OverlayXattr.isPrivate(name) {
+                if let value = try ExtendedAttributes.get(name, path: attributePath) { result.append((name, value)) }
+            }
+            return result
+        }
+    }
+
+    // MARK: - Open
+
+    /// `open(2)` of a merged path; returns a descriptor of the real file.
+    ///
+    /// Write access or `O_TRUNC` copies the file up at open time, even if nothing is written,
+    /// as the kernel does; `O_CREAT` creates in upper (copying up the parent's chain first).
+    /// Reads open the topmost layer's file (a metacopy's lower data).
+    public func open(_ path: String, _ flags: OpenFlags, mode: UInt32 = 0o644) throws(SystemError) -> FileDescriptor {
+        let creating = flags.contains(.create)
+        let exclusive = creating && flags.contains(.exclusive)
+        let resolution = try resolve(path, followFinal: !exclusive)
+        var entry = resolution.entry
+        if !entry.exists {
+            guard creating else { throw SystemError("open", path: path, errno: .noSuchFileOrDirectory) }
+            return try withNamespaceLock { () throws(SystemError) in
+                try createFile(resolution, flags: flags, mode: mode)
+            }
+        }
+        if exclusive { throw SystemError("open", path: path, errno: .fileExists) }
+        if entry.isDirectory && (creating || flags.wantsWrite) {
+            throw SystemError("open", path: path, errno: .isDirectory)
+        }
+        let realFlags = flags.subtracting([.create, .exclusive])
+        if flags.wantsWrite {
+            entry = try copyUp(entry.path, data: flags.contains(.truncate) ? .truncated : .full)
+        }
+        guard let target = flags.wantsWrite ? entry.upper : entry.data else {
+            throw SystemError("open", path: path, errno: .noSuchFileOrDirectory)
+        }
+        return try layers[target.layer].open(target.path, realFlags, mode: mode)
+    }
+}
