@@ -59,6 +59,8 @@ public struct FuseOverlayBackend: OverlayBackend {
         let log = stack.container.directory + "/fuse-overlayfs.log"
         let daemon = try ChildProcess.spawn(Self.executable, ["-f", "-o", data, stack.mergedPath],
                                             standardOutput: log, standardError: log)
+        // On record at once, so `overlaybench cleanup` can stop it even if we are SIGKILLed.
+        ProcessLedger.record(pid: daemon.pid, executable: Self.executable, mountPoint: stack.mergedPath)
         do {
             try waitForMount(stack.mergedPath, daemon: daemon, log: log)
             return try FuseMergedView(stack: stack, daemon: daemon, version: Self.version() ?? "unknown",
@@ -149,6 +151,7 @@ public final class FuseMergedView: MergedView {
     @discardableResult
     static func stop(_ daemon: ChildProcess, mountPoint: String, exitTimeout: Double) -> String? {
         var problems: [String] = []
+        defer { if daemon.exit != nil { ProcessLedger.forget(pid: daemon.pid) } }
         if MountTable.current().mount(at: mountPoint)?.fileSystemType == FuseOverlayBackend.fileSystemType {
             let result = try? ChildProcess.run(FuseOverlayBackend.fusermount, ["-u", mountPoint])
             if result?.exit?.succeeded != true {

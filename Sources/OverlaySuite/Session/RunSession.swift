@@ -23,6 +23,7 @@ public final class RunSession {
         }
         runDirectory = try workRoot.makeRunDirectory()
         environment = RunEnvironment.capture(workRoot: workRoot.path, commandLine: commandLine)
+        ProcessLedger.use(Janitor.ledgerPath(forRun: runDirectory, in: workRoot))
     }
 
     /// The result file for what was gathered; `stop` marks it incomplete with the reason.
@@ -42,6 +43,7 @@ public final class RunSession {
     /// mount; this is the safety net) and removes the run's trees.
     public func tearDown() {
         Janitor.cleanRun(runDirectory, workRoot: workRoot, log: log, removeTrees: !keepTrees)
+        ProcessLedger.use(nil)
         if keepTrees { log.info("kept the generated trees in \(runDirectory)") }
     }
 }
@@ -60,6 +62,26 @@ public enum Janitor {
         }.sorted().map { workRoot.path + "/" + $0 }
     }
 
+    /// The state file that lists a run's helper processes: `<work root>/state/<run>.pids`.
+    public static func ledgerPath(forRun run: String, in workRoot: WorkRoot) -> String {
+        let state = workRoot.path + "/state"
+        try? FileDescriptor.currentWorkingDirectory.makeDirectory(state, mode: 0o700)
+        return state + "/" + (run as NSString).lastPathComponent + ".pids"
+    }
+
+    /// Stops the processes a run recorded, once their mounts are gone: each must still be ours
+    /// (same executable and mount point, inside the work root); SIGTERM, then SIGKILL.
+    static func stopRecordedProcesses(ledger: String, workRoot: WorkRoot, log: ProgressLog) {
+        for entry in ProcessLedger.entries(in: ledger) where workRoot.contains(entry.mountPoint) {
+            guard ProcessLedger.isOurs(entry) else { continue }
+            log.info("stopping \((entry.executable as NSString).lastPathComponent) pid \(entry.pid) left serving \(entry.mountPoint)")
+            try? sendSignal(SignalNumber.terminate, to: entry.pid)
+            for _ in 0..<50 where ProcessLedger.isOurs(entry) { usleep(20_000) }
+            if ProcessLedger.isOurs(entry) { try? sendSignal(SignalNumber.kill, to: entry.pid) }
+        }
+        try? FileDescriptor.currentWorkingDirectory.unlink(ledger)
+    }
+
     /// Everything in the work root: every mount below it and every run directory.
     public static func cleanAll(_ workRoot: WorkRoot, log: ProgressLog) -> (unmounted: Int, removed: Int) {
         let mounts = MountTable.current().mounts(under: workRoot.path).filter { $0.mountPoint != workRoot.path }
@@ -72,6 +94,10 @@ public enum Janitor {
             } catch {
                 log.warning("could not unmount \(mount.mountPoint): \(error)")
             }
+        }
+        let stateDirectory = workRoot.path + "/state"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? [] where name.hasSuffix(".pids") {
+            stopRecordedProcesses(ledger: stateDirectory + "/" + name, workRoot: workRoot, log: log)
         }
         var removed = 0
         let names = (try? FileManager.default.contentsOfDirectory(atPath: workRoot.path)) ?? []
@@ -98,6 +124,7 @@ public enum Janitor {
                 }
             }
         }
+        stopRecordedProcesses(ledger: ledgerPath(forRun: run, in: workRoot), workRoot: workRoot, log: log)
         guard removeTrees else { return }
         do { try workRoot.remove(run) } catch { log.warning("could not remove \(run): \(error)") }
     }
