@@ -54,7 +54,7 @@ public struct CapacityModel: Sendable, Encodable {
         public var fit: LinearFit
         public var depths: [Int64]
 
-        public var label: String { "\(backend) \(metric), position \(position), \(cache) cache" }
+        public var label: String { "\(backend) \(metric), \(position.isEmpty ? "" : "position \(position), ")\(cache) cache" }
     }
 
     public var copyUp: [CopyUpCost]

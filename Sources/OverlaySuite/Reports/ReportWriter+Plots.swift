@@ -60,7 +60,10 @@ extension ReportWriter {
     }
 
     func readCDF(_ all: [Sourced]) -> ReportPlot? {
-        let data = all.filter { $0.measurement.probe == "read" && $0.measurement.unit == "ns" }
+        // The per-read latency is the CDF worth reading; open and first-byte are one-off costs.
+        let reads = all.filter { $0.measurement.probe == "read" && $0.measurement.unit == "ns" }
+        let preferred = reads.filter { $0.measurement.metric == "randomRead" }
+        let data = preferred.isEmpty ? reads : preferred
         guard !data.isEmpty else { return nil }
         let varying = varyingParameters(data.map(\.measurement))
         let series = data.map { item in
@@ -81,14 +84,18 @@ extension ReportWriter {
     }
 
     func lookupDepth(_ all: [Sourced]) -> ReportPlot? {
-        let data = all.filter { $0.measurement.probe == "lookup" && $0.measurement.parameters["depth"]?.intValue != nil }
+        // A lookup is a stat; readdir lists whole directories and is milliseconds, not microseconds.
+        let lookups = all.filter { $0.measurement.probe == "lookup" && $0.measurement.parameters["depth"]?.intValue != nil }
+        let stats = lookups.filter { $0.measurement.metric == "stat" }
+        let data = stats.isEmpty ? lookups : stats
         guard !data.isEmpty else { return nil }
         var order: [String] = []
         var groups: [String: [Sourced]] = [:]
         for item in data {
             let m = item.measurement
             let label = [inputLabel(item), m.backend, data.map(\.measurement.metric).allSatisfy({ $0 == m.metric }) ? "" : m.metric,
-                         "position \(m.text("position"))", "\(m.text("cache")) cache"].filter { !$0.isEmpty }.joined(separator: " ")
+                         m.text("position").isEmpty ? "" : "position \(m.text("position"))", "\(m.text("cache")) cache"]
+                .filter { !$0.isEmpty }.joined(separator: " ")
             if groups[label] == nil { order.append(label) }
             groups[label, default: []].append(item)
         }
@@ -102,7 +109,7 @@ extension ReportWriter {
         }
         return ReportPlot(
             name: "lookup-depth", title: "Lookup latency against layer depth (p50, bars p10–p90)",
-            xLabel: "depth (layers)", yLabel: "lookup latency (µs)", series: series, caption: caption(data))
+            xLabel: "depth (layers)", yLabel: "lookup latency (µs)", logY: true, series: series, caption: caption(data))
     }
 
     func copyEngineThroughput(_ all: [Sourced]) -> ReportPlot? {
