@@ -70,10 +70,16 @@ struct CopyCommand: ParsableCommand {
         configuration.fsync = fsync
         configuration.ioURing = try ioURingOptions()
         configuration.seed = options.seed
+        let kinds = try options.filesystems()
+        let fsSize = try options.filesystemSize()
         try ProbeRunner(options: options, requireBackends: false).run { session in
-            let probe = CopyProbe(configuration: configuration, log: session.log)
-            try session.checkSpace(probe.estimatedBytes())
-            try probe.run(in: session.runDirectory, book: session.book)
+            try session.forEachFilesystem(kinds, size: fsSize) { kind, directory in
+                var configuration = configuration
+                configuration.fs = kind.rawValue
+                let probe = CopyProbe(configuration: configuration, log: session.log)
+                try session.checkSpace(probe.estimatedBytes(), in: directory)
+                try probe.run(in: directory, book: session.book)
+            }
         }
     }
 }

@@ -41,7 +41,13 @@ enum ExitStatus {
             case .unknown: return usage
             case .mountFailed: return benchmarkFailed
             }
-        case is ResultFileError: return dataError
+        case is ResultFileError, is SuiteFileError: return dataError
+        case let error as BackingFilesystemError:
+            switch error {
+            case .unknownKind: return usage
+            case .unavailable: return unavailable
+            case .commandFailed: return benchmarkFailed
+            }
         case let error as SystemError:
             switch error.errno {
             case .noSpace: return cannotCreate

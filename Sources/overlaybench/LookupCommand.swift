@@ -70,17 +70,22 @@ struct LookupCommand: ParsableCommand {
         configuration.samples = options.samples
         configuration.warmup = options.warmup
         configuration.caches = try CacheState.parseList(options.cache)
-        configuration.mountOptions = try OverlayMountOptions(parsing: options.mountOptions)
         configuration.seed = options.seed
         configuration.deepLevels = deepLevels
         configuration.readdir = readdir
         configuration.readdirWidth = readdirWidth
         configuration.widths = try Self.parseInts(widths, "--widths")
         configuration.widthDepth = widthDepth
+        let kinds = try options.filesystems()
+        let fsSize = try options.filesystemSize()
         try ProbeRunner(options: options).run { session in
-            let probe = LookupProbe(configuration: configuration, backends: try options.backends(), log: session.log)
-            try session.checkSpace(probe.estimatedBytes())
-            try probe.run(in: session.runDirectory, book: session.book, mounts: &session.mounts)
+            try session.forEachFilesystem(kinds, size: fsSize) { kind, directory in
+                var configuration = configuration
+                configuration.fs = kind.rawValue
+                let probe = LookupProbe(configuration: configuration, backends: try options.variants(), log: session.log)
+                try session.checkSpace(probe.estimatedBytes(), in: directory)
+                try probe.run(in: directory, book: session.book, mounts: &session.mounts)
+            }
         }
     }
 }

@@ -28,8 +28,14 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Cache state(s): warm, cold, or warm,cold.")
     var cache: String = "warm"
 
-    @Option(name: .long, help: "Overlay mount options, e.g. volatile,metacopy=on.")
+    @Option(name: .long, help: "Overlay mount option sets separated by ';' and interleaved, e.g. ';volatile;metacopy=on' (an empty set is the defaults).")
     var mountOptions: String = ""
+
+    @Option(name: .long, help: "Comma-separated backing filesystems: root (the work root's own), ext4, xfs, xfs-noreflink, btrfs (on loop devices), tmpfs.")
+    var fs: String = "root"
+
+    @Option(name: .long, help: "Size of each filesystem made for --fs (a sparse image).")
+    var fsSize: String = "16GiB"
 
     @Option(name: .long, help: "Seed for generated trees and content.")
     var seed: UInt64 = 1
@@ -44,12 +50,13 @@ struct RunOptions: ParsableArguments {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1 (got \(samples))") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         do {
-            _ = try OverlayMountOptions(parsing: mountOptions)
+            _ = try mountOptionSets()
             _ = try CacheState.parseList(cache)
             _ = try backends()
         } catch {
             throw ValidationError("\(error)")
         }
+        try validateMatrix()
     }
 
     func backends() throws -> [any OverlayBackend] {

@@ -30,12 +30,19 @@ public protocol MergedView: AnyObject {
     var effectiveOptions: String { get }
     /// How it was mounted, e.g. `mount(2)`, `fsconfig(lowerdir+)`.
     var mountMethod: String { get }
+    /// The options this view was asked for when they differ per view (``MountVariantBackend``);
+    /// nil means the probe's configured options.
+    var requestedOptions: OverlayMountOptions? { get }
 
     /// Opens `path` (relative to the merged root) as a process in the container would.
     func open(_ path: String, _ flags: OpenFlags, mode: UInt32) throws(SystemError) -> FileDescriptor
 
     /// Tears the view down; after this the view must not be used.
     func unmount() throws
+}
+
+extension MergedView {
+    public var requestedOptions: OverlayMountOptions? { nil }
 }
 
 /// Mounts `stack` with `backend`, runs `body`, and always unmounts, on success, on error and

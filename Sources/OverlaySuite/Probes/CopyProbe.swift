@@ -17,6 +17,8 @@ public struct CopyProbe {
         public var ioURing = IOURingCopyOptions()
         public var includeMemcpy = true
         public var seed: UInt64 = 1
+        /// The backing filesystem's name, recorded as `parameters.fs`.
+        public var fs: String = BackingFilesystemKind.root.rawValue
         public init() {}
     }
 
@@ -36,7 +38,7 @@ public struct CopyProbe {
     private func key(engine: String, metric: String, unit: String, size: Int64, cache: CacheState) -> SampleBook.Key {
         SampleBook.Key(probe: Self.name, backend: "-", metric: metric, unit: unit, parameters: [
             "engine": .string(engine), "size": .int(size), "cache": .string(cache.rawValue),
-            "fsync": .bool(configuration.fsync), "sparse": .bool(configuration.sparse), "fs": "root",
+            "fsync": .bool(configuration.fsync), "sparse": .bool(configuration.sparse), "fs": .string(configuration.fs),
         ])
     }
 

@@ -22,6 +22,8 @@ public struct CopyUpProbe {
         public var mountOptions: OverlayMountOptions = .defaults
         public var layers: Int = 1
         public var seed: UInt64 = 1
+        /// The backing filesystem's name, recorded as `parameters.fs`.
+        public var fs: String = BackingFilesystemKind.root.rawValue
         public init() {}
     }
 
@@ -80,7 +82,7 @@ public struct CopyUpProbe {
                 let view = try backend.mount(stack, options: configuration.mountOptions)
                 views.append((backend, stack, view))
                 mounts.append(.init(backend: backend.identifier, probe: Self.name,
-                                    requestedOptions: configuration.mountOptions.description,
+                                    requestedOptions: (view.requestedOptions ?? configuration.mountOptions).description,
                                     effectiveOptions: view.effectiveOptions, method: view.mountMethod,
                                     layers: stack.lowerLayers.count))
                 log.info("mounted \(backend.identifier) by \(view.mountMethod): \(view.effectiveOptions)")
@@ -92,8 +94,8 @@ public struct CopyUpProbe {
     private func key(_ view: any MergedView, _ metric: String, size: Int64, cache: CacheState) -> SampleBook.Key {
         SampleBook.Key(probe: Self.name, backend: view.backend, metric: metric, unit: "ns", parameters: [
             "size": .int(size), "cache": .string(cache.rawValue),
-            "mountOptions": .string(configuration.mountOptions.description),
-            "layers": .int(Int64(configuration.layers)), "fs": "root", "trigger": "write",
+            "mountOptions": .string((view.requestedOptions ?? configuration.mountOptions).description),
+            "layers": .int(Int64(configuration.layers)), "fs": .string(configuration.fs), "trigger": "write",
         ])
     }
 

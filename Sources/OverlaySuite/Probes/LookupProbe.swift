@@ -41,6 +41,8 @@ public struct LookupProbe {
         public var widths: [Int] = LookupProbe.defaultWidths
         /// Layers of the width sweep's stack.
         public var widthDepth: Int = 4
+        /// The backing filesystem's name, recorded as `parameters.fs`.
+        public var fs: String = BackingFilesystemKind.root.rawValue
         public init() {}
     }
 
@@ -165,7 +167,7 @@ public struct LookupProbe {
             let view = try backend.mount(stack, options: configuration.mountOptions)
             views.append((stack, view))
             mounts.append(.init(backend: backend.identifier, probe: Self.name,
-                                requestedOptions: configuration.mountOptions.description,
+                                requestedOptions: (view.requestedOptions ?? configuration.mountOptions).description,
                                 effectiveOptions: view.effectiveOptions, method: view.mountMethod,
                                 layers: stack.lowerLayers.count))
             log.verbose("mounted \(backend.identifier) by \(view.mountMethod)")
@@ -175,6 +177,7 @@ public struct LookupProbe {
 
     struct FitKey: Hashable {
         var backend: String
+        var mountOptions: String
         var cache: CacheState
         var position: Position
     }
@@ -182,7 +185,8 @@ public struct LookupProbe {
     private func baseParameters(_ view: any MergedView, cache: CacheState, depth: Int) -> [String: ParameterValue] {
         var parameters: [String: ParameterValue] = [
             "depth": .int(Int64(depth)), "cache": .string(cache.rawValue),
-            "mountMethod": .string(view.mountMethod), "mountOptions": .string(configuration.mountOptions.description),
+            "mountMethod": .string(view.mountMethod), "mountOptions": .string(Self.options(of: view, configuration)),
+            "fs": .string(configuration.fs),
         ]
         if cache == .cold { parameters["coldMethod"] = .string(Self.coldMethod) }
         return parameters
@@ -212,7 +216,7 @@ public struct LookupProbe {
                         if cache == .cold && view.backend == "fuse" && i == configuration.warmup {
                             book.warn(Self.fuseColdNote, for: sampleKey)
                         }
-                        let key = FitKey(backend: view.backend, cache: cache, position: position)
+                        let key = FitKey(backend: view.backend, mountOptions: Self.options(of: view, configuration), cache: cache, position: position)
                         fits[key, default: ([], [])].x.append(Double(depth))
                         fits[key, default: ([], [])].y.append(Double(elapsed))
                     }
@@ -270,6 +274,11 @@ public struct LookupProbe {
         return count
     }
 
+    /// The options a view was mounted with: its own (a ``MountVariantBackend``) or the configured ones.
+    static func options(of view: any MergedView, _ configuration: Configuration) -> String {
+        (view.requestedOptions ?? configuration.mountOptions).description
+    }
+
     /// Warm: do the operation once so the dentries are cached. Cold: drop caches (twice).
     private func prepare(_ cache: CacheState, warm: () throws -> Void) throws {
         switch cache {
@@ -281,10 +290,15 @@ public struct LookupProbe {
     /// One least-squares line of ns against depth per backend × cache × position.
     private func recordFits(_ fits: [FitKey: (x: [Double], y: [Double])], book: SampleBook) {
         let depths = configuration.depths.sorted()
-        for backend in backends.map(\.identifier) {
+        var variants: [(backend: String, mountOptions: String)] = []
+        for key in fits.keys where !variants.contains(where: { $0 == (key.backend, key.mountOptions) }) {
+            variants.append((key.backend, key.mountOptions))
+        }
+        variants.sort { ($0.backend, $0.mountOptions) < ($1.backend, $1.mountOptions) }
+        for (backend, mountOptions) in variants {
             for cache in configuration.caches {
                 for position in Position.allCases {
-                    guard let points = fits[FitKey(backend: backend, cache: cache, position: position)],
+                    guard let points = fits[FitKey(backend: backend, mountOptions: mountOptions, cache: cache, position: position)],
                           points.x.count >= 3, Set(points.x).count >= 2 else { continue }
                     let fit = LeastSquares.fit(x: points.x, y: points.y)
                     var parameters: [String: ParameterValue] = [
@@ -294,7 +308,7 @@ public struct LookupProbe {
                         "slopeLow": .double(fit.slopeCI.lower), "slopeHigh": .double(fit.slopeCI.upper),
                         "intercept": .double(fit.intercept), "rSquared": .double(fit.rSquared),
                         "points": .int(Int64(fit.n)),
-                        "mountOptions": .string(configuration.mountOptions.description),
+                        "mountOptions": .string(mountOptions), "fs": .string(configuration.fs),
                     ]
                     if cache == .cold { parameters["coldMethod"] = .string(Self.coldMethod) }
                     book.record(fit.slope, for: .init(probe: Self.name, backend: backend, metric: "statSlope",

@@ -26,6 +26,8 @@ public struct ReadProbe {
         public var randomReads: Int = 256
         public var mountOptions: OverlayMountOptions = .defaults
         public var seed: UInt64 = 1
+        /// The backing filesystem's name, recorded as `parameters.fs`.
+        public var fs: String = BackingFilesystemKind.root.rawValue
         public init() {}
     }
 
@@ -93,7 +95,7 @@ public struct ReadProbe {
                 let view = try backend.mount(stack, options: configuration.mountOptions)
                 views.append(PlacedView(place: place, stack: stack, view: view))
                 mounts.append(.init(backend: backend.identifier, probe: Self.name,
-                                    requestedOptions: configuration.mountOptions.description,
+                                    requestedOptions: (view.requestedOptions ?? configuration.mountOptions).description,
                                     effectiveOptions: view.effectiveOptions, method: view.mountMethod,
                                     layers: stack.lowerLayers.count))
                 if place == .upper { try copyUp(stack: stack, view: view) }
@@ -133,7 +135,8 @@ public struct ReadProbe {
             "place": .string(entry.place.rawValue), "cache": .string(cache.rawValue),
             "size": .int(configuration.size), "depth": .int(Int64(configuration.depth)),
             "mountMethod": .string(entry.view.mountMethod),
-            "mountOptions": .string(configuration.mountOptions.description),
+            "mountOptions": .string((entry.view.requestedOptions ?? configuration.mountOptions).description),
+            "fs": .string(configuration.fs),
         ]
         if cache == .cold { parameters["coldMethod"] = .string(LookupProbe.coldMethod) }
         if metric.hasPrefix("randomRead") { parameters["blockSize"] = .int(Int64(Self.blockSize)) }

@@ -11,6 +11,8 @@ public final class RunSession {
     public let book = SampleBook()
     public var environment: RunEnvironment
     public var mounts: [RunEnvironment.MountRecord] = []
+    /// Filesystems made for this run (loop devices, tmpfs); torn down before the trees go.
+    public internal(set) var filesystems: [LoopFilesystem] = []
     /// Keep generated trees after the run (for inspection); mounts are always removed.
     public var keepTrees = false
 
@@ -42,6 +44,7 @@ public final class RunSession {
     /// Unmounts anything still mounted below the run directory (the probes unmount what they
     /// mount; this is the safety net) and removes the run's trees.
     public func tearDown() {
+        tearDownFilesystems()
         Janitor.cleanRun(runDirectory, workRoot: workRoot, log: log, removeTrees: !keepTrees)
         ProcessLedger.use(nil)
         if keepTrees { log.info("kept the generated trees in \(runDirectory)") }
@@ -99,6 +102,7 @@ public enum Janitor {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? [] where name.hasSuffix(".pids") {
             stopRecordedProcesses(ledger: stateDirectory + "/" + name, workRoot: workRoot, log: log)
         }
+        detachLoops(under: workRoot.path, workRoot: workRoot, log: log)
         var removed = 0
         let names = (try? FileManager.default.contentsOfDirectory(atPath: workRoot.path)) ?? []
         for name in names where name.hasPrefix("run-") {
@@ -125,6 +129,7 @@ public enum Janitor {
             }
         }
         stopRecordedProcesses(ledger: ledgerPath(forRun: run, in: workRoot), workRoot: workRoot, log: log)
+        detachLoops(under: run, workRoot: workRoot, log: log)
         guard removeTrees else { return }
         do { try workRoot.remove(run) } catch { log.warning("could not remove \(run): \(error)") }
     }
