@@ -12,7 +12,7 @@ RELEASE_BIN := .build/release/overlaybench
 RESULTS ?= results
 PLOTS ?= plots
 
-.PHONY: all deps build bench test benchmarks doctor clean
+.PHONY: all deps build bench nightly test benchmarks doctor clean
 
 all: build
 
@@ -37,8 +37,14 @@ build: deps
 bench: build
 	@mkdir -p $(RESULTS) $(PLOTS)
 	$(RELEASE_BIN) doctor
-	$(RELEASE_BIN) run copyup --backend kernel --sizes 0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB \
-	  --samples 10 --cache warm --out $(RESULTS)/quick.json --force
+	$(RELEASE_BIN) run --suite suites/quick.yaml --out $(RESULTS)/quick.json --force
+	$(RELEASE_BIN) report $(RESULTS)/quick.json --out $(RESULTS)/quick-report --plots $(CURDIR)/$(PLOTS)
+
+# The nightly suite, compared with a stored baseline (copy a good nightly.json to baseline.json).
+nightly: build
+	@mkdir -p $(RESULTS) $(PLOTS)
+	$(RELEASE_BIN) run --suite suites/nightly.yaml --out $(RESULTS)/nightly.json --force
+	$(RELEASE_BIN) compare $(RESULTS)/baseline.json $(RESULTS)/nightly.json
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -7,9 +7,65 @@ import OverlaySystem
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a probe and write a result file.",
-        subcommands: [CopyUpCommand.self, CopyCommand.self, LookupCommand.self, ReadCommand.self]
+        abstract: "Run a probe, or a whole suite (--suite FILE), and write a result file.",
+        discussion: """
+            `overlaybench run --suite suites/quick.yaml --out results/quick.json` runs every entry \
+            of the suite into one result file. A suite file that does not decode exits 65 with the \
+            key and line at fault.
+            """,
+        subcommands: [SuiteRunCommand.self, CopyUpCommand.self, CopyCommand.self, LookupCommand.self, ReadCommand.self],
+        defaultSubcommand: SuiteRunCommand.self
     )
+}
+
+/// `overlaybench run --suite FILE`: the default subcommand of `run`, so that the suite's
+/// options (`--out`, `--force`, …) do not clash with the probes' own.
+struct SuiteRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "suite",
+        abstract: "Run every entry of a suite file (YAML) into one result file.")
+
+    @Option(name: .long, help: "The suite file (YAML), e.g. suites/quick.yaml.")
+    var suite: String
+
+    @Option(name: .long, help: "Write the JSON result file here (atomically).")
+    var out: String?
+
+    @Flag(name: .long, help: "Replace --out if it exists.")
+    var force = false
+
+    @Option(name: .long, help: "Where trees, mounts and loop images live.")
+    var workRoot: String = WorkRoot.defaultPath
+
+    @Flag(name: .long, help: "Print the JSON result on stdout instead of the table.")
+    var json = false
+
+    @Flag(name: .long, help: "Keep the generated trees (mounts and loop devices are always removed).")
+    var keep = false
+
+    @Flag(name: .shortAndLong, help: "Only errors on stderr.")
+    var quiet = false
+
+    func run() throws {
+        let file: SuiteFile
+        do {
+            file = try SuiteFile.load(suite)
+        } catch {
+            FileHandle.standardError.write(Data("overlaybench: error: \(error)\n".utf8))
+            throw ExitCode(ExitStatus.dataError)
+        }
+        var arguments = ["--work-root", workRoot]
+        if let out { arguments += ["--out", out] }
+        for (flag, on) in [("--force", force), ("--json", json), ("--keep", keep), ("--quiet", quiet)] where on {
+            arguments.append(flag)
+        }
+        let options = try RunOptions.parse(arguments)
+        try ProbeRunner(options: options, requireBackends: false).run { session in
+            let runner = SuiteRunner(suite: file, session: session)
+            try runner.validate()
+            try runner.run()
+        }
+    }
 }
 
 struct CopyUpCommand: ParsableCommand {
