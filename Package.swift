@@ -88,7 +88,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["OverlaySuite", "OverlayTestSupport", "overlaybench"]
+            dependencies: [
+                "OverlaySuite", "OverlayTestSupport", "overlaybench",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

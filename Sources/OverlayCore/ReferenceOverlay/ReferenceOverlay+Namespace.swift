@@ -55,9 +55,8 @@ extension ReferenceOverlay {
 
     /// Creates one object with `make` in the upper copy of `resolution.parent`
     /// (`ovl_create_object`). Over an upper whiteout it is made in work and moved over the
-    /// whiteout, and a directory there becomes opaque (`ovl_create_over_whiteout`); a
-    /// directory made in a merged directory is opaque too (`ovl_create_upper`), so nothing
-    /// below can show through it.
+    /// whiteout, and a directory there becomes opaque (`ovl_create_over_whiteout`), so the
+    /// lower directory it replaces cannot show through.
     func createObject(
         _ resolution: Resolution, operation: String,
         _ make: (FileDescriptor, String) throws(SystemError) -> Void
@@ -81,7 +80,11 @@ extension ReferenceOverlay {
                 try work.rename(temporary, to: name, in: directory)
             } else {
                 try make(directory, name)
-                if parent.isMergedDirectory, try directory.status(of: name).type == .directory {
+                // With redirect_dir=on a directory may later be renamed over one below, so a
+                // new directory in a merged one is marked opaque at once (the "optimization" in
+                // `ovl_create_upper`); without it 6.18 leaves the mark off, as the differential
+                // tests show.
+                if options.redirectDir, parent.isMergedDirectory, try directory.status(of: name).type == .directory {
                     try ExtendedAttributes.set(OverlayXattr.opaque, value: Array("y".utf8), path: ExtendedAttributes.path(name, in: directory))
                 }
             }
@@ -115,7 +118,7 @@ extension ReferenceOverlay {
         let entry = resolution.entry
         let lowerPositive = try isLowerPositive(entry, in: resolution.parent)
         if isDirectory && (lowerPositive || !entry.isPureUpper) {
-            guard try mergedNames(entry).isEmpty else { throw SystemError("rmdir", path: entry.path, errno: .directoryNotEmpty) }
+            guard try mergedNames(entry, raw: false).isEmpty else { throw SystemError("rmdir", path: entry.path, errno: .directoryNotEmpty) }
         }
         try copyUpAncestors(of: entry.path)
         let current = try lookupPath(entry.path)
@@ -194,7 +197,7 @@ extension ReferenceOverlay {
                 throw SystemError("rename", path: from, errno: .crossDeviceLink)
             }
             if new.exists && new.isDirectory && !new.isPureUpper {
-                guard try mergedNames(new).isEmpty else { throw SystemError("rename", path: to, errno: .directoryNotEmpty) }
+                guard try mergedNames(new, raw: false).isEmpty else { throw SystemError("rename", path: to, errno: .directoryNotEmpty) }
             }
             try renameCopiedUp(source, target, isDirectory: isDirectory)
         }
@@ -218,6 +221,8 @@ extension ReferenceOverlay {
         if old.lowers.isEmpty == false && (isDirectory || old.metacopy) {
             try setRedirect(old, samedir: samedir)
         } else if isDirectory && !old.opaque && newParent.isMergedDirectory {
+            // Unlike mkdir, a move into a merged directory is marked opaque whatever
+            // redirect_dir says: a lower directory of the same name must not show through.
             try upperLayer.withAttributePath(oldUpper.path) { path throws(SystemError) in
                 try ExtendedAttributes.set(OverlayXattr.opaque, value: Array("y".utf8), path: path)
             }

@@ -271,15 +271,24 @@ public final class ReferenceOverlay: @unchecked Sendable {
     public func directoryEntries(_ path: String) throws(SystemError) -> [String] {
         let entry = try existing(path, followFinal: true, "opendir").entry
         guard entry.isDirectory else { throw SystemError("opendir", path: path, errno: .notDirectory) }
-        return try mergedNames(entry)
+        // A directory from one layer only is read as it is, whiteouts included, as the kernel
+        // reads a directory without OVL_WHITEOUTS (`ovl_dir_is_real`).
+        let isReal = (entry.upper == nil ? 0 : 1) + entry.lowers.count == 1
+        return try mergedNames(entry, raw: isReal)
     }
 
-    func mergedNames(_ entry: MergedEntry) throws(SystemError) -> [String] {
+    /// The names of a merged directory, each once; `raw: false` hides whiteouts, as
+    /// `ovl_dir_read_merged` does for reading and for the emptiness check of rmdir and rename.
+    func mergedNames(_ entry: MergedEntry, raw: Bool) throws(SystemError) -> [String] {
         var seen = Set<String>()
         var names: [String] = []
         for part in [entry.upper].compactMap({ $0 }) + entry.lowers {
             let layer = layers[part.layer]
             for child in try layer.entries(part.path) where seen.insert(child.name).inserted {
+                if raw {
+                    names.append(child.name)
+                    continue
+                }
                 let childPath = joinPath(part.path, child.name)
                 if child.type == .characterDevice || child.type == .regular || child.type == nil,
                    let status = try layer.status(childPath), try isWhiteout(layer, childPath, status) {

@@ -1,0 +1,331 @@
+import Foundation
+import OverlayCore
+import OverlaySuite
+import OverlaySystem
+import OverlayTestSupport
+import PropertyBased
+import Testing
+
+// The reference overlay checked against the kernel: seeded random layer stacks and traces run on
+// two identical fresh stacks, one mounted by the kernel and one served by the reference; every
+// operation's result and the final dumps (merged view, then upper) must be identical. A failure
+// prints the seed and a trace shrunk to the operations that still diverge.
+//
+// OVERLAYBENCH_DIFF_TRACES sets the number of mixed traces (default 100), OVERLAYBENCH_DIFF_SEED
+// the first seed (default 1); seeds run first…first+count-1.
+
+/// The operation families of unionmount-testsuite, each a weighting of the generator.
+enum TraceFamily: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case openTruncCreateExcl = "open-trunc-create-excl"
+    case truncate
+    case renameExdev = "rename-exdev"
+    case rmdirOpaque = "rmdir-opaque"
+    case hardLinks = "hard-links"
+    case unlinkWhiteouts = "unlink-whiteouts"
+    case createThroughSymlink = "create-through-symlink"
+    case massRenames = "mass-renames"
+    case mixed
+
+    var testDescription: String { rawValue }
+}
+
+/// Seeded stacks and traces over a small pool of names, so operations collide often.
+struct DifferentialGenerator {
+    var random: Xoshiro
+
+    init(seed: UInt64) {
+        random = Xoshiro(seed: (seed, seed ^ 0x9e37_79b9_7f4a_7c15, ~seed, seed &* 0xbf58_476d_1ce4_e5b9 | 1))
+    }
+
+    static let directories = ["a", "b", "a/c", "b/d", "e", "a/c/k"]
+    static let names = ["f", "g", "h", "x"]
+
+    mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &random)] }
+    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &random) < p }
+
+    /// Any path the trace may name: existing or not, directories, files and links.
+    mutating func path() -> String {
+        switch Int.random(in: 0..<10, using: &random) {
+        case 0...2: return pick(Self.directories)
+        case 3: return pick(Self.names)
+        case 4: return pick(["lnk", "abs", "dangling", "a/lnk", "loop"])
+        default: return pick(Self.directories) + "/" + pick(Self.names)
+        }
+    }
+
+    /// Writes `layers` lower layers under `base` (`l0` top … `lN` bottom), with directories,
+    /// files, symlinks, whiteouts, opaque directories and user xattrs.
+    mutating func buildLayers(in base: String, layers: Int) throws -> [String] {
+        let cwd = FileDescriptor.currentWorkingDirectory
+        var paths: [String] = []
+        for index in 0..<layers {
+            let root = base + "/l\(index)"
+            try cwd.makeDirectory(root, mode: 0o755)
+            paths.append(root)
+        }
+        // Bottom-up, so a whiteout or opaque directory in an upper layer hides something real.
+        for index in (0..<layers).reversed() {
+            let root = paths[index]
+            var made: [String] = []
+            for directory in Self.directories where chance(0.6) {
+                let parent = parentOf(directory)
+                guard parent.isEmpty || made.contains(parent) else { continue }
+                try cwd.makeDirectory(root + "/" + directory, mode: pick([0o755, 0o700, 0o775]))
+                made.append(directory)
+                if index < layers - 1 && chance(0.15) {
+                    try ExtendedAttributes.set("trusted.overlay.opaque", value: Array("y".utf8), path: root + "/" + directory)
+                }
+                if chance(0.2) { try ExtendedAttributes.set("user.tag", value: Array("d\(index)".utf8), path: root + "/" + directory) }
+            }
+            for directory in [""] + made {
+                for name in Self.names where chance(0.45) {
+                    let path = root + "/" + (directory.isEmpty ? name : directory + "/" + name)
+                    let lowerHasIt = (index + 1..<layers).contains { FileManager.default.fileExists(atPath: paths[$0] + "/" + (directory.isEmpty ? name : directory + "/" + name)) }
+                    if lowerHasIt && chance(0.25) {
+                        try cwd.makeNode(path, type: .characterDevice, permissions: 0)
+                        continue
+                    }
+                    let size = pick([0, 1, 100, 4096, 70_000])
+                    let fd = try FileDescriptor.open(path, [.writeOnly, .create, .exclusive], mode: pick([0o644, 0o600, 0o755]))
+                    let byte = UInt8.random(in: 0...255, using: &random)
+                    try fd.writeAll([UInt8](repeating: byte, count: size), at: 0)
+                    try fd.closeChecked()
+                    if chance(0.3) { try ExtendedAttributes.set("user.v", value: Array("\(index)".utf8), path: path) }
+                }
+            }
+            if index == 0 {
+                try cwd.makeSymlink(root + "/lnk", target: "a")
+                try cwd.makeSymlink(root + "/abs", target: "/b/d")
+                try cwd.makeSymlink(root + "/dangling", target: "/e/new")
+                try cwd.makeSymlink(root + "/loop", target: "loop")
+                if made.contains("a") { try cwd.makeSymlink(root + "/a/lnk", target: "../b") }
+            }
+        }
+        return paths
+    }
+
+    private func parentOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+
+    /// One operation, weighted by family.
+    mutating func operation(_ family: TraceFamily) -> ReplayOperation {
+        let kinds: [String]
+        switch family {
+        case .openTruncCreateExcl: kinds = ["open", "open", "open", "read", "stat", "write"]
+        case .truncate: kinds = ["truncate", "truncate", "read", "stat", "write"]
+        case .renameExdev: kinds = ["rename", "rename", "rename", "mkdir", "readdir", "stat"]
+        case .rmdirOpaque: kinds = ["rmdir", "rmdir", "mkdir", "mkdir", "readdir", "unlink", "open"]
+        case .hardLinks: kinds = ["link", "link", "write", "read", "unlink", "stat", "chmod"]
+        case .unlinkWhiteouts: kinds = ["unlink", "unlink", "readdir", "open", "stat", "rename"]
+        case .createThroughSymlink: kinds = ["open", "open", "symlink", "write", "readdir", "stat"]
+        case .massRenames: kinds = ["rename", "rename", "rename", "rename", "readdir"]
+        case .mixed:
+            kinds = ["open", "write", "read", "truncate", "unlink", "rmdir", "stat", "readdir", "mkdir", "chmod", "chown",
+                     "utimes", "rename", "link", "symlink", "setxattr", "removexattr"]
+        }
+        switch pick(kinds) {
+        case "open":
+            var flags: [String] = []
+            for flag in ["read", "write", "trunc", "create", "excl", "append"] where chance(0.35) { flags.append(flag) }
+            return .open(path: path(), flags: flags, mode: pick([0o644, 0o600]))
+        case "write":
+            return .write(path: path(), offset: Int64(pick([0, 1, 4000, 70_000])), length: pick([0, 1, 10, 5000]), byte: UInt8.random(in: 0...255, using: &random))
+        case "read": return .read(path: path(), offset: Int64(pick([0, 50, 4090])), length: pick([10, 5000, 100_000]))
+        case "truncate": return .truncate(path: path(), size: Int64(pick([0, 1, 5000, 100_000])))
+        case "unlink": return .unlink(path: path())
+        case "rmdir": return .rmdir(path: path())
+        case "stat": return .stat(path: path())
+        case "readdir": return .readdir(path: pick(["."] + Self.directories + ["lnk", "abs"]))
+        case "mkdir": return .mkdir(path: path(), mode: pick([0o755, 0o700]))
+        case "chmod": return .chmod(path: path(), mode: pick([0o600, 0o640, 0o755, 0o4755]))
+        case "chown": return .chown(path: path(), uid: pick([0, 1000]), gid: pick([0, 100]))
+        case "utimes": return .utimes(path: path(), atime: 1_000_000, mtime: 2_000_000)
+        case "rename": return .rename(from: path(), to: path())
+        case "link": return .link(from: path(), to: path())
+        case "symlink": return .symlink(target: pick(["a", "/b/d/f", "../x", "/nowhere/f", "a/c"]), path: path())
+        case "setxattr": return .setxattr(path: path(), name: pick(["user.v", "user.w"]), value: pick(["1", "two"]))
+        default: return .removexattr(path: path(), name: pick(["user.v", "user.w", "user.tag"]))
+        }
+    }
+
+    mutating func trace(_ family: TraceFamily, count: Int) -> [ReplayOperation] {
+        (0..<count).map { _ in operation(family) }
+    }
+}
+
+/// One run of a trace on one backend over freshly generated layers.
+struct BackendRun: Equatable {
+    var results: [String]
+    var dump: [String]
+}
+
+enum Differential {
+    static func run(backend: any OverlayBackend, seed: UInt64, layers: Int, trace: [ReplayOperation],
+                    options: OverlayMountOptions = .defaults, in base: String) throws -> BackendRun {
+        let cwd = FileDescriptor.currentWorkingDirectory
+        try cwd.makeDirectory(base, mode: 0o755)
+        var generator = DifferentialGenerator(seed: seed)
+        let lowers = try generator.buildLayers(in: base, layers: layers)
+        try cwd.makeDirectory(base + "/upper", mode: 0o755)
+        try cwd.makeDirectory(base + "/work", mode: 0o755)
+        try cwd.makeDirectory(base + "/scratch", mode: 0o755)
+        let stack = try LayerStack.adopting(lower: lowers, upper: base + "/upper", work: base + "/work", scratch: base + "/scratch")
+        return try withMergedView(backend, stack, options: options) { view in
+            let target = makeReplayTarget(for: view)
+            let results = ReplayExecutor(target: target).run(trace)
+            return BackendRun(results: results, dump: try TreeDump.dump(target, upperPath: base + "/upper"))
+        }
+    }
+
+    /// The kernel's and the reference's runs of `trace`, each on its own fresh stack.
+    static func compare(seed: UInt64, layers: Int, trace: [ReplayOperation], options: OverlayMountOptions = .defaults) throws -> (BackendRun, BackendRun) {
+        try withTemporaryDirectory(prefix: "overlaybench-diff") { base in
+            let kernel = try run(backend: KernelOverlayBackend(), seed: seed, layers: layers, trace: trace, options: options, in: base + "/k")
+            let reference = try run(backend: ReferenceOverlayBackend(), seed: seed, layers: layers, trace: trace, options: options, in: base + "/r")
+            return (kernel, reference)
+        }
+    }
+
+    /// Removes operations one at a time (PropertyBased's `Shrink.omitSingleElement`) while the
+    /// runs still diverge.
+    static func shrink(seed: UInt64, layers: Int, trace: [ReplayOperation], options: OverlayMountOptions) -> [ReplayOperation] {
+        var current = trace
+        var attempts = 0
+        var improved = true
+        while improved && attempts < 400 {
+            improved = false
+            for candidate in Shrink.omitSingleElement(from: current) {
+                attempts += 1
+                guard let (kernel, reference) = try? compare(seed: seed, layers: layers, trace: Array(candidate), options: options) else { continue }
+                if kernel != reference {
+                    current = Array(candidate)
+                    improved = true
+                    break
+                }
+                if attempts >= 400 { break }
+            }
+        }
+        return current
+    }
+
+    static func report(seed: UInt64, family: TraceFamily, trace: [ReplayOperation], kernel: BackendRun, reference: BackendRun) -> String {
+        var lines = ["reference diverges from kernel: family \(family.rawValue), seed \(seed)"]
+        for (index, operation) in trace.enumerated() {
+            let k = kernel.results.indices.contains(index) ? kernel.results[index] : "-"
+            let r = reference.results.indices.contains(index) ? reference.results[index] : "-"
+            lines.append("\(operation.jsonLine)    kernel: \(k)\(k == r ? "" : "    reference: \(r)")")
+        }
+        let kernelDump = Set(kernel.dump), referenceDump = Set(reference.dump)
+        for line in kernel.dump where !referenceDump.contains(line) { lines.append("dump kernel only:    \(line)") }
+        for line in reference.dump where !kernelDump.contains(line) { lines.append("dump reference only: \(line)") }
+        return lines.joined(separator: "\n")
+    }
+
+    static var environmentCount: Int? {
+        ProcessInfo.processInfo.environment["OVERLAYBENCH_DIFF_TRACES"].flatMap(Int.init)
+    }
+
+    static var firstSeed: UInt64 {
+        ProcessInfo.processInfo.environment["OVERLAYBENCH_DIFF_SEED"].flatMap(UInt64.init) ?? 1
+    }
+}
+
+@Suite(.serialized, Gate.kernelOverlay.trait)
+struct ReferenceDifferentialTests {
+    static let operationsPerTrace = 50
+
+    /// Each unionmount-testsuite family, then the mixed one that the big runs use.
+    @Test(arguments: TraceFamily.allCases)
+    func referenceMatchesKernel(_ family: TraceFamily) throws {
+        try Gate.kernelOverlay.require()
+        let count = family == .mixed ? (Differential.environmentCount ?? 100) : 15
+        let first = Differential.firstSeed &+ (family == .mixed ? 0 : UInt64(TraceFamily.allCases.firstIndex(of: family)!) &* 1_000_000)
+        var divergences = 0
+        for seed in first..<(first + UInt64(count)) {
+            var generator = DifferentialGenerator(seed: seed ^ 0x5eed)
+            let layers = 1 + Int(seed % 3)
+            let trace = generator.trace(family, count: Self.operationsPerTrace)
+            let (kernel, reference) = try Differential.compare(seed: seed, layers: layers, trace: trace)
+            if kernel != reference {
+                divergences += 1
+                let shrunk = Differential.shrink(seed: seed, layers: layers, trace: trace, options: .defaults)
+                let (k, r) = try Differential.compare(seed: seed, layers: layers, trace: shrunk)
+                Issue.record(Comment(rawValue: Differential.report(seed: seed, family: family, trace: shrunk, kernel: k, reference: r)))
+                if divergences >= 3 { break }
+            }
+        }
+        #expect(divergences == 0, "seeds \(first)..<\(first + UInt64(count)), \(Self.operationsPerTrace) operations each")
+    }
+
+    /// metacopy=on: chmod, chown and friends copy metadata only; data follows on write.
+    @Test func referenceMatchesKernelWithMetacopy() throws {
+        try Gate.kernelOverlay.require()
+        let options = try OverlayMountOptions(parsing: "metacopy=on,redirect_dir=on")
+        var divergences = 0
+        for seed in UInt64(5000)..<5030 {
+            var generator = DifferentialGenerator(seed: seed)
+            let trace = (0..<40).map { _ in
+                generator.chance(0.5)
+                    ? generator.pick([ReplayOperation.chmod(path: generator.path(), mode: 0o600), .chown(path: generator.path(), uid: 1, gid: 1),
+                                      .setxattr(path: generator.path(), name: "user.m", value: "1")])
+                    : generator.operation(.mixed)
+            }
+            let (kernel, reference) = try Differential.compare(seed: seed, layers: 2, trace: trace, options: options)
+            if kernel != reference {
+                divergences += 1
+                let shrunk = Differential.shrink(seed: seed, layers: 2, trace: trace, options: options)
+                let (k, r) = try Differential.compare(seed: seed, layers: 2, trace: shrunk, options: options)
+                Issue.record(Comment(rawValue: "metacopy=on\n" + Differential.report(seed: seed, family: .mixed, trace: shrunk, kernel: k, reference: r)))
+                if divergences >= 2 { break }
+            }
+        }
+        #expect(divergences == 0)
+    }
+
+    /// A lower layer holds `evil -> /etc` and `up -> ../../..`; writing through them changes
+    /// nothing outside the layers, on the kernel and on the reference alike.
+    @Test func symlinksCannotEscapeTheMergedRoot() throws {
+        try Gate.kernelOverlay.require()
+        let passwd = try String(contentsOfFile: "/etc/passwd", encoding: .utf8)
+        let outside = ["/x", "/var/x", "/var/tmp/x", "/etc/x", "/y"]
+        let before = outside.filter { FileManager.default.fileExists(atPath: $0) }
+        let trace: [ReplayOperation] = [
+            // The merged root has no /etc yet: ENOENT, not the host's /etc.
+            .open(path: "evil/passwd", flags: ["write", "create"], mode: 0o644),
+            .mkdir(path: "etc", mode: 0o755),
+            .open(path: "evil/passwd", flags: ["write", "create"], mode: 0o644),
+            .write(path: "evil/passwd", offset: 0, length: 5, byte: 0x41),
+            .open(path: "up/x", flags: ["write", "create"], mode: 0o644),
+            .write(path: "up/x", offset: 0, length: 5, byte: 0x42),
+            .mkdir(path: "up/y", mode: 0o755),
+            .truncate(path: "evil/passwd", size: 0),
+            .read(path: "evil/passwd", offset: 0, length: 100),
+            .readdir(path: "up"),
+        ]
+        try withTemporaryDirectory(prefix: "overlaybench-escape") { base in
+            var results: [BackendRun] = []
+            for (name, backend) in [("k", KernelOverlayBackend() as any OverlayBackend), ("r", ReferenceOverlayBackend())] {
+                let root = base + "/" + name
+                let cwd = FileDescriptor.currentWorkingDirectory
+                for directory in [root, root + "/lower", root + "/upper", root + "/work", root + "/scratch"] {
+                    try cwd.makeDirectory(directory, mode: 0o755)
+                }
+                try cwd.makeSymlink(root + "/lower/evil", target: "/etc")
+                try cwd.makeSymlink(root + "/lower/up", target: "../../..")
+                let stack = try LayerStack.adopting(lower: [root + "/lower"], upper: root + "/upper", work: root + "/work", scratch: root + "/scratch")
+                results.append(try withMergedView(backend, stack, options: .defaults) { view in
+                    let target = makeReplayTarget(for: view)
+                    let run = ReplayExecutor(target: target).run(trace)
+                    return BackendRun(results: run, dump: try TreeDump.dump(target, upperPath: root + "/upper"))
+                })
+            }
+            #expect(results[0] == results[1])
+            #expect(results[1].results.prefix(3) == ["ENOENT", "ok", "ok"], "evil resolves inside the merged root")
+            #expect(results[1].dump.contains { $0.hasPrefix("etc/passwd f") }, "the file appears as /etc/passwd of the merged root")
+        }
+        #expect(try String(contentsOfFile: "/etc/passwd", encoding: .utf8) == passwd)
+        #expect(outside.filter { FileManager.default.fileExists(atPath: $0) } == before)
+    }
+}
