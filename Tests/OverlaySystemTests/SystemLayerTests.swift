@@ -18,7 +18,7 @@ struct SystemLayerTests {
         do {
             _ = try FileDescriptor.open("/nonexistent/overlaybench", .readOnly)
             Issue.record("open of a missing path succeeded")
-        } catch let error as SystemError {
+        } catch {
             #expect(error.errno == .noSuchFileOrDirectory)
             #expect(error.path == "/nonexistent/overlaybench")
             #expect(error.operation == "open")

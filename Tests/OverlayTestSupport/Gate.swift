@@ -65,6 +65,7 @@ public struct Gate: Sendable {
 
 public struct GateUnavailable: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A fresh directory with a random name under `/var/tmp`, removed (recursively, without
