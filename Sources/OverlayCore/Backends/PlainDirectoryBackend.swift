@@ -35,7 +35,9 @@ public struct PlainDirectoryBackend: OverlayBackend {
         case .failure(let error) where error.errno == .noSuchFileOrDirectory:
             try cwd.makeDirectory(target, mode: 0o755)
             for layer in stack.lowerPaths.reversed() + [stack.upperPath] {
-                try LayerFlattener.apply(layer, onto: target)
+                // An adopted stack's `diff` is a symlink to the real layer (LayerStack.adopting),
+                // and the flattener refuses to follow symlinks: resolve the layer itself only.
+                try LayerFlattener.apply((try? Host.realPath(layer)) ?? layer, onto: target)
             }
             PageCache.sync()
         case .failure(let error):

@@ -1,0 +1,57 @@
+import Foundation
+import OverlayCore
+
+/// Orders a profile's variants by whole-trace time and says, in one line each, why a variant
+/// sits where it does: the mechanism that explains its cost, with the figure that shows it.
+public enum ChooseRanking {
+    /// Fastest first; failed operations do not change the order, but are named in the reason.
+    public static func rank(_ rows: [ChooseRunner.Row], profile: String) -> [ChooseRunner.Row] {
+        var ranked = rows.sorted { ($0.traceNanoseconds, $0.variantLabel) < ($1.traceNanoseconds, $1.variantLabel) }
+        let best = ranked.first?.traceNanoseconds ?? 0
+        for index in ranked.indices {
+            ranked[index].rank = index + 1
+            ranked[index].reason = reason(ranked[index], best: best, profile: profile)
+        }
+        return ranked
+    }
+
+    static func reason(_ row: ChooseRunner.Row, best: Double, profile: String) -> String {
+        var parts: [String] = []
+        let options = (try? OverlayMountOptions(parsing: row.mountOptions)) ?? .defaults
+        let clones = BackingFilesystemKind(rawValue: row.fs)?.clonesOnCopyUp ?? false
+        let perMiB = row.copyUpMicrosecondsPerMiB.map { String(format: "%.0f µs/MiB", $0) }
+        switch row.backend {
+        case "plain":
+            parts.append("no copy-up at all: the image is copied in full when the container is made (not timed here)")
+        case "fuse":
+            parts.append("fuse-overlayfs: copy-up skips fsync, but every operation crosses to a user-space daemon")
+        case "reference":
+            parts.append("in-process reference overlay: no mount, copy-up by its own copy engine")
+        default:
+            if clones && row.backend == "kernel" {
+                parts.append("\(row.fs) reflink makes copy-up O(1) (\(perMiB ?? "flat"))")
+            } else if row.fs == "xfs-noreflink" {
+                parts.append("xfs without reflink copies every byte on copy-up (\(perMiB ?? "–"))")
+            } else if row.fs == "tmpfs" {
+                parts.append("tmpfs: copy-up is a memory copy with no disk fsync, but the upper layer is lost on reboot")
+            }
+            if options.metacopy && (profile == "chown-r") {
+                parts.append("metacopy=on copies up only metadata on chown/chmod")
+            } else if options.metacopy {
+                parts.append("metacopy=on saves data copy-up only on metadata-only changes")
+            }
+            if options.isVolatile { parts.append("volatile skips the copy-up fsync") }
+            if options.options.contains(where: { $0.name == "index" && $0.value == "on" }) {
+                parts.append("index=on adds an index entry per copy-up")
+            }
+            if options.redirectDir { parts.append("redirect_dir=on only matters for directory renames") }
+            if parts.isEmpty {
+                parts.append("kernel defaults: copy-up copies data and fsyncs (\(perMiB ?? "–"))")
+            }
+        }
+        if row.failedOperations > 0 { parts.append("\(row.failedOperations) operation(s) failed (e.g. EXDEV)") }
+        let ratio = best > 0 ? row.traceNanoseconds / best : 1
+        let lead = row.rank == 1 ? "fastest" : String(format: "%.2f× the fastest", ratio)
+        return lead + "; " + parts.joined(separator: "; ")
+    }
+}

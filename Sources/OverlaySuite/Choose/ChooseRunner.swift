@@ -1,0 +1,236 @@
+import Foundation
+import OverlayCore
+import OverlaySystem
+
+/// `overlaybench choose`: runs each workload profile's trace on every driver variant (backend ×
+/// mount options) and backing filesystem, adds a small copy-up and lookup sweep per variant for
+/// the cost model, and ranks the variants per profile.
+///
+/// The image of a profile is generated once per filesystem and shared, read-only, as the lower
+/// layers of every variant; each repetition gets a fresh upper and work directory, so every
+/// trace starts from a clean container layer. Variants are interleaved repetition by repetition.
+public struct ChooseRunner {
+    public struct Configuration: Sendable {
+        public var profiles: [WorkloadProfile] = []
+        public var filesystems: [BackingFilesystemKind] = [.root]
+        public var filesystemSize: Int64 = BackingFilesystemKind.defaultSize
+        /// Repetitions of each trace (after `warmup` discarded ones).
+        public var samples = 3
+        public var warmup = 1
+        /// The copy-up sweep for the fixed and per-MiB cost (empty: none).
+        public var copyUpSizes: [Int64] = [0, 1 << 20, 16 << 20, 64 << 20]
+        public var sweepSamples = 3
+        /// The lookup sweep for the per-layer slope (empty: none).
+        public var lookupDepths: [Int] = [1, 8, 32]
+        public init() {}
+    }
+
+    /// One variant's line in a profile's ranking.
+    public struct Row: Sendable {
+        public var rank = 0
+        public var backend: String
+        public var mountOptions: String
+        public var fs: String
+        /// Median wall time of the whole trace, ns.
+        public var traceNanoseconds: Double
+        public var failedOperations: Int
+        public var upperBytes: Int64
+        public var upperInodes: Int
+        public var copyUpFixedMicroseconds: Double?
+        public var copyUpMicrosecondsPerMiB: Double?
+        public var lookupNanosecondsPerLayer: Double?
+        public var reason = ""
+
+        public var variantLabel: String { "\(backend)\(mountOptions.isEmpty ? "" : " (\(mountOptions))") on \(fs)" }
+    }
+
+    public static let name = "choose"
+
+    public let configuration: Configuration
+    public let variants: [any OverlayBackend]
+    public let session: RunSession
+
+    public init(configuration: Configuration, variants: [any OverlayBackend], session: RunSession) {
+        self.configuration = configuration
+        self.variants = variants
+        self.session = session
+    }
+
+    static func options(of backend: any OverlayBackend) -> String {
+        (backend as? MountVariantBackend)?.options.description ?? ""
+    }
+
+    /// Runs everything and returns the ranking per profile, in profile order.
+    public func run() throws -> [(profile: WorkloadProfile, rows: [Row])] {
+        var traces: [String: [RowKey: TraceOutcome]] = [:]
+        for kind in configuration.filesystems {
+            try SignalTrap.check()
+            let directory = try session.directory(for: kind, size: configuration.filesystemSize)
+            for profile in configuration.profiles {
+                let outcomes = try runTrace(profile, fs: kind, in: directory)
+                traces[profile.name, default: [:]].merge(outcomes) { $1 }
+            }
+            try sweeps(fs: kind, in: directory)
+        }
+        let model = CapacityModel(measurements: session.book.measurements())
+        let slopes = lookupSlopes(session.book.measurements())
+        return configuration.profiles.map { profile in
+            var rows: [Row] = []
+            for (key, outcome) in traces[profile.name] ?? [:] {
+                let cost = model.copyUp.first {
+                    $0.backend == key.backend && $0.mountOptions == key.mountOptions && $0.fs == key.fs && $0.cache == "warm"
+                }
+                rows.append(Row(
+                    backend: key.backend, mountOptions: key.mountOptions, fs: key.fs,
+                    traceNanoseconds: Self.median(outcome.times), failedOperations: outcome.failures,
+                    upperBytes: outcome.upperBytes, upperInodes: outcome.upperInodes,
+                    copyUpFixedMicroseconds: cost?.fixedMicroseconds, copyUpMicrosecondsPerMiB: cost?.microsecondsPerMiB,
+                    lookupNanosecondsPerLayer: slopes[key]))
+            }
+            return (profile, ChooseRanking.rank(rows, profile: profile.name))
+        }
+    }
+
+    struct RowKey: Hashable {
+        var backend: String
+        var mountOptions: String
+        var fs: String
+    }
+
+    struct TraceOutcome {
+        var times: [Double] = []
+        var failures = 0
+        var upperBytes: Int64 = 0
+        var upperInodes = 0
+    }
+
+    /// Generates the profile's image once on `fs`, then runs the trace on every variant,
+    /// interleaved, each repetition on a fresh upper layer.
+    private func runTrace(_ profile: WorkloadProfile, fs: BackingFilesystemKind, in directory: String) throws -> [RowKey: TraceOutcome] {
+        let cwd = FileDescriptor.currentWorkingDirectory
+        let place = directory + "/choose-\(profile.name)"
+        try cwd.makeDirectory(place, mode: 0o755)
+        let lowers: [String]
+        if let given = profile.lowerDirectories {
+            lowers = given
+        } else {
+            session.log.info("generating the \(profile.name) image (\(profile.spec.layerCount) layers, \(profile.spec.files.count) files) on \(fs.rawValue)")
+            try cwd.makeDirectory(place + "/image", mode: 0o755)
+            lowers = try LayerStackBuilder(spec: profile.spec).build(in: place + "/image").lowerPaths
+        }
+        var outcomes: [RowKey: TraceOutcome] = [:]
+        let total = configuration.samples + configuration.warmup
+        for repetition in 0..<total {
+            for (index, variant) in variants.enumerated() {
+                try SignalTrap.check()
+                let key = RowKey(backend: variant.identifier, mountOptions: Self.options(of: variant), fs: fs.rawValue)
+                let layer = place + "/c\(repetition)-\(index)"
+                try cwd.makeDirectory(layer, mode: 0o755)
+                try cwd.makeDirectory(layer + "/upper", mode: 0o755)
+                try cwd.makeDirectory(layer + "/work", mode: 0o700)
+                try cwd.makeDirectory(layer + "/scratch", mode: 0o700)
+                let stack = try LayerStack.adopting(lower: lowers, upper: layer + "/upper", work: layer + "/work", scratch: layer + "/scratch")
+                let (elapsed, failures, upper) = try withMergedView(variant, stack, options: .defaults) { view in
+                    if repetition == 0 {
+                        session.mounts.append(.init(backend: view.backend, probe: Self.name, requestedOptions: key.mountOptions,
+                                                    effectiveOptions: view.effectiveOptions, method: view.mountMethod,
+                                                    layers: lowers.count))
+                    }
+                    let inner = (view as? VariantMergedView)?.inner ?? view
+                    let executor = ReplayExecutor(target: makeReplayTarget(for: inner))
+                    var failures = 0
+                    let start = MonotonicClock.now()
+                    for operation in profile.operations where !executor.run(operation).hasPrefix("ok") { failures += 1 }
+                    let elapsed = MonotonicClock.now() - start
+                    // An adopted stack reaches its upper through a symlink; count the real directory.
+                    return (elapsed, failures, Self.usage(of: (try? Host.realPath(view.upperPath)) ?? view.upperPath))
+                }
+                if repetition >= configuration.warmup {
+                    outcomes[key, default: TraceOutcome()].times.append(Double(elapsed))
+                    outcomes[key]!.failures = failures
+                    outcomes[key]!.upperBytes = upper.bytes
+                    outcomes[key]!.upperInodes = upper.inodes
+                    let parameters: [String: ParameterValue] = [
+                        "profile": .string(profile.name), "fs": .string(fs.rawValue),
+                        "mountOptions": .string(key.mountOptions), "operations": .int(Int64(profile.operations.count)),
+                    ]
+                    let book = session.book
+                    book.record(Double(elapsed), for: .init(probe: Self.name, backend: key.backend, metric: "trace", unit: "ns", parameters: parameters))
+                    book.record(Double(upper.bytes), for: .init(probe: Self.name, backend: key.backend, metric: "upperBytes", unit: "bytes", parameters: parameters))
+                    book.record(Double(upper.inodes), for: .init(probe: Self.name, backend: key.backend, metric: "upperInodes", unit: "inodes", parameters: parameters))
+                    book.record(Double(failures), for: .init(probe: Self.name, backend: key.backend, metric: "failedOperations", unit: "operations", parameters: parameters))
+                }
+                try session.workRoot.remove(layer)
+            }
+            session.log.progress("choose \(profile.name) on \(fs.rawValue)", done: repetition + 1, of: total)
+        }
+        try? session.workRoot.remove(place)
+        return outcomes
+    }
+
+    /// Allocated bytes and inodes below an upper directory (whiteouts and directories included).
+    static func usage(of upper: String) -> (bytes: Int64, inodes: Int) {
+        var bytes: Int64 = 0
+        var inodes = 0
+        let cwd = FileDescriptor.currentWorkingDirectory
+        guard let walker = FileManager.default.enumerator(atPath: upper) else { return (0, 0) }
+        while let relative = walker.nextObject() as? String {
+            guard let status = try? cwd.status(of: upper + "/" + relative) else { continue }
+            inodes += 1
+            bytes += status.allocatedBytes
+        }
+        return (bytes, inodes)
+    }
+
+    /// A copy-up sweep (for the fixed and per-MiB cost) and a lookup sweep (for the slope) per
+    /// variant on `fs`. A variant a sweep cannot measure (plain has no copy-up; the reference
+    /// has no mounted root for lookups) is left out.
+    private func sweeps(fs: BackingFilesystemKind, in directory: String) throws {
+        let overlays = variants.filter { $0.identifier != "plain" }
+        if !configuration.copyUpSizes.isEmpty && !overlays.isEmpty {
+            var copyUp = CopyUpProbe.Configuration()
+            copyUp.sizes = configuration.copyUpSizes
+            copyUp.samples = configuration.sweepSamples
+            copyUp.fs = fs.rawValue
+            let place = directory + "/choose-copyup"
+            try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755)
+            try CopyUpProbe(configuration: copyUp, backends: overlays, log: session.log)
+                .run(in: place, book: session.book, mounts: &session.mounts)
+            try? session.workRoot.remove(place)
+        }
+        // The reference overlay has no mounted root to statx through, so it has no lookup slope.
+        let mounted = overlays.filter { $0.identifier != "reference" }
+        if !configuration.lookupDepths.isEmpty && !mounted.isEmpty {
+            var lookup = LookupProbe.Configuration()
+            lookup.depths = configuration.lookupDepths
+            lookup.samples = configuration.sweepSamples
+            lookup.readdir = false
+            lookup.widths = []
+            lookup.fs = fs.rawValue
+            let place = directory + "/choose-lookup"
+            try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755)
+            try LookupProbe(configuration: lookup, backends: mounted, log: session.log)
+                .run(in: place, book: session.book, mounts: &session.mounts)
+            try? session.workRoot.remove(place)
+        }
+    }
+
+    /// The warm per-layer slope of a lookup of a name absent from every layer (the whole depth).
+    private func lookupSlopes(_ measurements: [Measurement]) -> [RowKey: Double] {
+        var result: [RowKey: Double] = [:]
+        for m in measurements where m.probe == "lookup" && m.metric == "statSlope"
+            && m.parameters["position"]?.stringValue == "negative" && m.parameters["cache"]?.stringValue == "warm" {
+            let key = RowKey(backend: m.backend, mountOptions: m.parameters["mountOptions"]?.stringValue ?? "",
+                             fs: m.parameters["fs"]?.stringValue ?? "root")
+            if let slope = m.samples.first { result[key] = slope }
+        }
+        return result
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import OverlayCore
+import OverlaySuite
+import OverlaySystem
+
+struct ChooseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "choose",
+        abstract: "Rank storage drivers, mount options and backing filesystems on a workload profile.",
+        discussion: """
+            Profiles: database (large files, random 4 KiB writes), build (many small files created \
+            and deleted), webapp (reads across a deep image), chown-r (a metadata storm). Each \
+            profile's trace runs on a fresh container layer for every variant (backend × mount \
+            option set) on every --fs, interleaved; a small copy-up and lookup sweep per variant \
+            gives the copy-up fixed and per-MiB cost and the lookup slope. Bring your own workload \
+            with --trace FILE (replay JSON Lines) and --tree DIR[:DIR…] (lower layers, top-first). \
+            Writes the result file, report.md/report.html (all measurements, models, plots) and \
+            choose.md/choose.html (the rankings) into --report.
+            """)
+
+    @Option(name: .long, help: "Comma-separated profiles: \(WorkloadProfile.builtInNames.joined(separator: ", ")).")
+    var profile: String = WorkloadProfile.builtInNames.joined(separator: ",")
+
+    @Option(name: .long, help: "Your own trace (replay JSON Lines) instead of the built-in profiles.")
+    var trace: String?
+
+    @Option(name: .long, help: "With --trace: the image's lower directories, top-first, separated by ':' (default: an empty layer).")
+    var tree: String?
+
+    @Option(name: .long, help: "Comma-separated backends.")
+    var backend: String = "kernel,fuse,plain,reference"
+
+    @Option(name: .long, help: "Mount option sets for kernel and reference, separated by ';' (empty: the defaults).")
+    var mountOptions: String = ";volatile;metacopy=on;index=on;redirect_dir=on"
+
+    @Option(name: .long, help: "Comma-separated backing filesystems: \(BackingFilesystemKind.allNames.joined(separator: ", ")).")
+    var fs: String = "root"
+
+    @Option(name: .long, help: "Size of each filesystem made for --fs.")
+    var fsSize: String = "16GiB"
+
+    @Option(name: .long, help: "Repetitions of each trace per variant.")
+    var samples: Int = 3
+
+    @Option(name: .long, help: "Comma-separated copy-up sweep sizes (empty: no sweep).")
+    var copyUpSizes: String = "0,1MiB,16MiB,64MiB"
+
+    @Option(name: .long, help: "Comma-separated lookup sweep depths (empty: no sweep).")
+    var lookupDepths: String = "1,8,32"
+
+    @Option(name: .long, help: "Where trees, mounts and loop images live.")
+    var workRoot: String = WorkRoot.defaultPath
+
+    @Option(name: .long, help: "The directory for the reports (and the result file unless --out).")
+    var report: String = "choose-report"
+
+    @Option(name: .long, help: "The result file (default: <report>/choose.json).")
+    var out: String?
+
+    @Option(name: .long, help: "Seed for the generated images and traces.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        do {
+            _ = try BackingFilesystemKind.parseList(fs)
+            _ = try ByteCount.parse(fsSize)
+            _ = try ByteCount.parseList(copyUpSizes)
+            _ = try RunOptions.parseOptionSets(mountOptions)
+            _ = try backends()
+            if trace == nil { _ = try profiles() }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if tree != nil && trace == nil { throw ValidationError("--tree needs --trace") }
+        _ = try LookupCommand.parseInts(lookupDepths, "--lookup-depths")
+    }
+
+    func backends() throws -> [any OverlayBackend] {
+        let bases = try backend.split(separator: ",").map { try BackendRegistry.make(String($0)) }
+        return MountVariantBackend.expand(bases, optionSets: try RunOptions.parseOptionSets(mountOptions))
+    }
+
+    func profiles() throws -> [WorkloadProfile] {
+        if let trace {
+            let text = try String(contentsOfFile: trace, encoding: .utf8)
+            let operations = try ReplayTrace.parse(text)
+            let lowers = tree.map { $0.split(separator: ":").map { Self.absolute(String($0)) } }
+            return [WorkloadProfile(
+                name: ((trace as NSString).lastPathComponent as NSString).deletingPathExtension,
+                summary: "your trace \(trace)", spec: LayerStackSpec(layerCount: 1, seed: seed),
+                lowerDirectories: lowers, operations: operations)]
+        }
+        return try profile.split(separator: ",").map { try WorkloadProfile.builtIn(String($0), seed: seed) }
+    }
+
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    func run() throws {
+        let chosenProfiles: [WorkloadProfile]
+        do {
+            chosenProfiles = try profiles()
+        } catch let error as ReplayTraceError {
+            FileHandle.standardError.write(Data("overlaybench: error: \(trace ?? ""): \(error)\n".utf8))
+            throw ExitCode(ExitStatus.dataError)
+        }
+        try ExitStatus.reporting {
+            let variants = try backends()
+            for variant in variants {
+                if case .unavailable(let why) = variant.availability() { throw BackendError.unavailable(variant.identifier, why) }
+            }
+            var configuration = ChooseRunner.Configuration()
+            configuration.profiles = chosenProfiles
+            configuration.filesystems = try BackingFilesystemKind.parseList(fs)
+            configuration.filesystemSize = try ByteCount.parse(fsSize)
+            configuration.samples = samples
+            configuration.copyUpSizes = try ByteCount.parseList(copyUpSizes)
+            configuration.lookupDepths = try LookupCommand.parseInts(lookupDepths, "--lookup-depths")
+            let resultPath = out ?? (report as NSString).appendingPathComponent("choose.json")
+            try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
+
+            SignalTrap.install()
+            let log = ProgressLog()
+            let session = try RunSession(workRootPath: workRoot, commandLine: CommandLine.arguments, log: log)
+            var failure: (any Error)?
+            var rankings: [(profile: WorkloadProfile, rows: [ChooseRunner.Row])] = []
+            do {
+                rankings = try ChooseRunner(configuration: configuration, variants: variants, session: session).run()
+            } catch {
+                failure = error
+            }
+            session.tearDown()
+            if let caught = SignalTrap.caught, !(failure is Interrupted) { failure = Interrupted(signal: caught) }
+            let result = session.result(stoppedBy: failure)
+            try result.write(to: resultPath, overwrite: true)
+            log.info("wrote \(resultPath)")
+            if let failure { throw failure }
+
+            print(ChooseReport.text(rankings), terminator: "")
+            let document = ChooseReport.document(rankings, resultPath: resultPath)
+            let markdown = (report as NSString).appendingPathComponent("choose.md")
+            let html = (report as NSString).appendingPathComponent("choose.html")
+            try AtomicFile.write(Data(document.markdown().utf8), to: markdown, overwrite: true)
+            try AtomicFile.write(Data(document.html().utf8), to: html, overwrite: true)
+            let outcome = try ReportWriter(inputs: [.init(path: resultPath, result: result)],
+                                           options: .init(outDirectory: report)).write()
+            for note in outcome.notes { log.warning(note) }
+            print("\nwrote \(markdown), \(html), \(outcome.markdownPath), \(outcome.htmlPath)")
+        }
+    }
+}
