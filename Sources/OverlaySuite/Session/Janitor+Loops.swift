@@ -31,7 +31,8 @@ extension Janitor {
         }
     }
 
-    static func recordedLoops(_ statePath: String) -> [String] {
+    /// The devices a state file lists.
+    public static func recordedLoops(_ statePath: String) -> [String] {
         let text = (try? String(contentsOfFile: statePath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
