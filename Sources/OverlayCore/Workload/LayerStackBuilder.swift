@@ -46,7 +46,7 @@ public struct LayerStackBuilder {
         try writeSmallFile(container.directory + "/lower", layers.map { "l/" + $0.shortName }.joined(separator: ":"))
 
         let stack = LayerStack(root: root, spec: spec, lowerLayers: layers, container: container)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(FileSpec.sparseChunk), alignment: 4096)
         defer { buffer.deallocate() }
         for file in spec.files {
             try writeFile(file, into: layers[file.layer].diff, pattern: stack.pattern(for: file.path), buffer: buffer)
@@ -90,12 +90,16 @@ public struct LayerStackBuilder {
         while offset < file.size {
             // A generation can write gigabytes: honour Ctrl-C within a MiB.
             try SignalTrap.check()
+            // The buffer is one sparse chunk, so each pass writes a whole chunk or skips a hole.
             let count = Int(min(Int64(buffer.count), file.size - offset))
-            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-            pattern.fill(chunk, at: offset)
-            try fd.pwriteAll(UnsafeRawBufferPointer(chunk), at: offset)
+            if !file.isHole(at: offset) {
+                let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+                pattern.fill(chunk, at: offset)
+                try fd.pwriteAll(UnsafeRawBufferPointer(chunk), at: offset)
+            }
             offset += Int64(count)
         }
+        if file.sparse == true { try fd.truncate(to: file.size, path: file.path) }
     }
 }
 

@@ -45,11 +45,24 @@ public struct FileSpec: Codable, Sendable, Hashable {
     public var path: String
     public var size: Int64
     public var layer: Int
+    /// When true, only every other ``sparseChunk`` holds data (the first one does) and the
+    /// chunks between are holes, as `SEEK_DATA` reports them; nil or false writes every byte.
+    public var sparse: Bool?
 
-    public init(path: String, size: Int64, layer: Int) {
+    /// The granularity of ``sparse`` files: overlay copies up in 1 MiB chunks and skips holes
+    /// chunk by chunk (`ovl_copy_up_file` in fs/overlayfs/copy_up.c).
+    public static let sparseChunk: Int64 = 1 << 20
+
+    public init(path: String, size: Int64, layer: Int, sparse: Bool? = nil) {
         self.path = path
         self.size = size
         self.layer = layer
+        self.sparse = sparse
+    }
+
+    /// Whether the ``sparseChunk`` holding `offset` is a hole.
+    public func isHole(at offset: Int64) -> Bool {
+        sparse == true && (offset / Self.sparseChunk) % 2 == 1
     }
 
     static func validate(path: String) throws {
