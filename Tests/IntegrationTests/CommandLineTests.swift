@@ -78,14 +78,10 @@ struct CommandLineTests {
         let before = overlayMountPoints()
         try withWorkRoot { root in
             let out = root.path + "/partial.json"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: overlaybenchExecutable)
             // Many small files: the sweep is long but the tree is small (about 0.5 GiB).
-            process.arguments = ["run", "copyup", "--sizes", "4KiB,64KiB", "--samples", "3000", "--warmup", "0",
-                                 "--work-root", root.path, "--out", out, "--quiet"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let child = try ChildProcess.spawn(overlaybenchExecutable, [
+                "run", "copyup", "--sizes", "4KiB,64KiB", "--samples", "3000", "--warmup", "0",
+                "--work-root", root.path, "--out", out, "--quiet"])
             // Wait until its overlay is mounted and a few samples are in.
             var mounted = false
             for _ in 0..<600 {
@@ -98,10 +94,10 @@ struct CommandLineTests {
             #expect(mounted)
             usleep(300_000)
             let signalled = MonotonicClock.now()
-            kill(process.processIdentifier, SIGINT)
-            process.waitUntilExit()
+            try child.signal(SIGINT)
+            let exit = try child.wait(timeout: 60)
             let seconds = Double(MonotonicClock.now() - signalled) / 1e9
-            #expect(process.terminationStatus == 130)
+            #expect(exit == .exited(130))
             // "stops within a second" — generous here, as the tree teardown is part of the exit.
             #expect(seconds < 30)
             #expect(MountTable.current().mounts(under: root.path).isEmpty)

@@ -16,22 +16,18 @@ struct SafetyTests {
         try Gate.fuseOverlayfs.require()
         let before = overlayMountPoints()
         try withWorkRoot { root in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: overlaybenchExecutable)
-            process.arguments = ["run", "copyup", "--backend", "kernel,fuse", "--sizes", "4KiB,64KiB", "--samples", "3000",
-                                 "--warmup", "0", "--work-root", root.path, "--quiet"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            // posix_spawn + waitpid (Foundation's Process can miss a SIGKILLed child's exit).
+            let child = try ChildProcess.spawn(overlaybenchExecutable, [
+                "run", "copyup", "--backend", "kernel,fuse", "--sizes", "4KiB,64KiB", "--samples", "3000",
+                "--warmup", "0", "--work-root", root.path, "--quiet"])
             var types: Set<String> = []
             for _ in 0..<600 where types.count < 2 {
                 types = Set(MountTable.current().mounts(under: root.path).map(\.fileSystemType))
                 usleep(50_000)
             }
             #expect(types == ["overlay", "fuse.fuse-overlayfs"])
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            #expect(process.terminationReason == .uncaughtSignal)
+            try child.signal(SIGKILL)
+            #expect(try child.wait() == .signaled(SIGKILL))
 
             // What SIGKILL left: both mounts and the daemon, recorded in the work root's state.
             #expect(MountTable.current().mounts(under: root.path).count == 2)
