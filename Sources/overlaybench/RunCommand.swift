@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
             of the suite into one result file. A suite file that does not decode exits 65 with the \
             key and line at fault.
             """,
-        subcommands: [SuiteRunCommand.self, CopyUpCommand.self, CopyCommand.self, LookupCommand.self, ReadCommand.self],
+        subcommands: [SuiteRunCommand.self, CopyUpCommand.self, CopyCommand.self, LookupCommand.self, ReadCommand.self, MetadataCommand.self],
         defaultSubcommand: SuiteRunCommand.self
     )
 }

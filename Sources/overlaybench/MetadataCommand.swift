@@ -1,0 +1,83 @@
+import ArgumentParser
+import OverlayCore
+import OverlaySuite
+
+struct MetadataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metadata",
+        abstract: "Namespace and attribute changes to lower names: cost and upper-layer space.",
+        discussion: """
+            Times one call per fresh lower-only name, relative to the merged root: unlink (a \
+            whiteout), rmdir then mkdir (an opaque directory; rmdir, mkdir and the pair \
+            rmdirMkdir), renameFile, renameDir (EXDEV without redirect_dir=on is recorded as \
+            parameters.outcome, not a failure), chmod and chown of a --file-size file (a full or \
+            metacopy copy-up: parameters.copyUp), and createDeep, a file created --path-depths \
+            lower-only levels down (ancestor copy-up). Each sample is verified, and its change to \
+            upper is recorded as upperBytes/upperInodes (scope=op); each view's whole upper and \
+            work after the run as upperBytes, upperInodes, workBytes, workInodes (scope=run). \
+            Without --mount-options the overlay backends run three variants, interleaved: the \
+            defaults, metacopy=on and redirect_dir=on.
+            """
+    )
+
+    /// The option sets swept when `--mount-options` is not given.
+    static let defaultOptionSets = ";metacopy=on;redirect_dir=on"
+
+    @OptionGroup var options: RunOptions
+
+    @Option(name: .long, help: "Comma-separated operations: \(MetadataProbe.Operation.allCases.map(\.rawValue).joined(separator: ",")).")
+    var ops: String = MetadataProbe.Operation.allCases.map(\.rawValue).joined(separator: ",")
+
+    @Option(name: .long, help: "Size of the files chmod, chown and renameFile act on.")
+    var fileSize: String = "1MiB"
+
+    @Option(name: .long, help: "Comma-separated lower-only directory levels for createDeep.")
+    var pathDepths: String = MetadataProbe.defaultPathDepths.map(String.init).joined(separator: ",")
+
+    @Option(name: .long, help: "Lower layers in the stack (1-500); the names are in the top one.")
+    var layers: Int = 1
+
+    func validate() throws {
+        do {
+            _ = try MetadataProbe.Operation.parseList(ops)
+            guard try ByteCount.parse(fileSize) >= 0 else { throw ValidationError("--file-size must not be negative") }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let depths = try LookupCommand.parseInts(pathDepths, "--path-depths")
+        guard !depths.isEmpty else { throw ValidationError("--path-depths is empty") }
+        if let bad = depths.first(where: { !(1...StackShapes.maximumDeepLevels).contains($0) }) {
+            throw ValidationError("--path-depths: \(bad) is outside 1...\(StackShapes.maximumDeepLevels)")
+        }
+        guard (1...LayerStackSpec.maximumLayers).contains(layers) else {
+            throw ValidationError("--layers must be in 1...\(LayerStackSpec.maximumLayers) (got \(layers))")
+        }
+    }
+
+    func run() throws {
+        var configuration = MetadataProbe.Configuration()
+        configuration.operations = try MetadataProbe.Operation.parseList(ops)
+        configuration.fileSize = try ByteCount.parse(fileSize)
+        configuration.pathDepths = try LookupCommand.parseInts(pathDepths, "--path-depths")
+        configuration.samples = options.samples
+        configuration.warmup = options.warmup
+        configuration.caches = try CacheState.parseList(options.cache)
+        configuration.layers = layers
+        configuration.seed = options.seed
+        var options = options
+        if options.mountOptions.isEmpty { options.mountOptions = Self.defaultOptionSets }
+        let kinds = try options.filesystems()
+        let fsSize = try options.filesystemSize()
+        try ProbeRunner(options: options).run { session in
+            try session.forEachFilesystem(kinds, size: fsSize) { kind, directory in
+                var configuration = configuration
+                configuration.fs = kind.rawValue
+                let probe = MetadataProbe(configuration: configuration, backends: try options.variants(), log: session.log)
+                try session.checkSpace(probe.estimatedBytes(), in: directory)
+                try probe.run(in: directory, book: session.book, mounts: &session.mounts)
+            }
+        }
+    }
+}
