@@ -7,8 +7,12 @@ import Testing
 
 @Suite("Loop-device filesystems", .serialized, Gate.loopDevices.trait)
 struct LoopFilesystemTests {
-    static func loops() -> [String] { LoopDevice.attached().map { "\($0.device) \($0.backingFile)" }.sorted() }
-    static func mounts() -> [String] { MountTable.current().entries.map(\.mountPoint).sorted() }
+    // Only this suite's own (work roots named …loopfs): other suites attach and mount in
+    // parallel; `.ci/run` compares the whole lists before and after the test suite.
+    static func loops() -> [String] {
+        LoopDevice.attached().filter { $0.backingFile.contains("loopfs") }.map { "\($0.device) \($0.backingFile)" }.sorted()
+    }
+    static func mounts() -> [String] { MountTable.current().entries.map(\.mountPoint).filter { $0.contains("loopfs") }.sorted() }
 
     @Test("each kind is made, mounted, recorded, and torn down leaving no loop device or mount",
           arguments: [BackingFilesystemKind.ext4, .xfs, .xfsNoReflink, .btrfs, .tmpfs])

@@ -1,15 +1,22 @@
 import Foundation
 import OverlayCore
 import OverlaySystem
+import Testing
 
 /// A fresh work root with a random name under `/var/tmp` (optionally with awkward characters in
-/// its name). Afterwards anything still mounted below it is unmounted, then the tree is removed
-/// without following symlinks.
+/// its name). A mount still below it after `body` fails the test (the code under test must
+/// unmount what it mounted); it is then unmounted and the tree removed without following
+/// symlinks. Checks are per work root because suites run in parallel; `.ci/run` compares the
+/// whole mount table before and after the suite.
 public func withWorkRoot<T>(named suffix: String = "", _ body: (WorkRoot) throws -> T) throws -> T {
     let path = "/var/tmp/overlaybench-test-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))\(suffix)"
     let root = try WorkRoot.prepare(path)
     defer {
-        for mount in MountTable.current().mounts(under: root.path) {
+        let left = MountTable.current().mounts(under: root.path)
+        if !left.isEmpty {
+            Issue.record("left mounted below the work root: \(left.map(\.mountPoint).joined(separator: ", "))")
+        }
+        for mount in left {
             try? Mount.unmount(mount.mountPoint, detach: true)
         }
         try? TreeRemover.remove(root.path)
