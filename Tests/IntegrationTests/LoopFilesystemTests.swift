@@ -7,12 +7,13 @@ import Testing
 
 @Suite("Loop-device filesystems", .serialized, Gate.loopDevices.trait)
 struct LoopFilesystemTests {
-    // Only this suite's own (work roots named …loopfs): other suites attach and mount in
-    // parallel; `.ci/run` compares the whole lists before and after the test suite.
+    // Only this suite's own (its work roots' names end in these): other suites attach and mount
+    // in parallel; `.ci/run` compares the whole lists before and after the test suite.
+    static func ours(_ path: String) -> Bool { ["loopfs/", "loopjanitor/", "reflink/"].contains { path.contains($0) } }
     static func loops() -> [String] {
-        LoopDevice.attached().filter { $0.backingFile.contains("loopfs") }.map { "\($0.device) \($0.backingFile)" }.sorted()
+        LoopDevice.attached().filter { ours($0.backingFile) }.map { "\($0.device) \($0.backingFile)" }.sorted()
     }
-    static func mounts() -> [String] { MountTable.current().entries.map(\.mountPoint).filter { $0.contains("loopfs") }.sorted() }
+    static func mounts() -> [String] { MountTable.current().entries.map(\.mountPoint).filter(ours).sorted() }
 
     @Test("each kind is made, mounted, recorded, and torn down leaving no loop device or mount",
           arguments: [BackingFilesystemKind.ext4, .xfs, .xfsNoReflink, .btrfs, .tmpfs])
