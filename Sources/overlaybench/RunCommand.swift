@@ -75,7 +75,12 @@ struct CopyUpCommand: ParsableCommand {
         discussion: """
             Times, per fresh lower-only file: firstWrite (open O_WRONLY, pwrite 1 byte, close: \
             the copy-up), secondWrite (the same on the now-upper file) and open (open O_WRONLY \
-            alone, on other fresh files). Every sample is verified byte for byte.
+            alone, on other fresh files). Every sample is verified byte for byte. --trigger \
+            times another copy-up call instead (metrics firstOp, secondOp); --sparse makes the \
+            lower files sparse and records upperAllocatedBytes and lowerAllocatedBytes; --jobs N \
+            releases N threads at once, first-writing distinct files (parallelFirstWrite, \
+            firstWriteThroughput) or racing on one (raceLatency, verified to copy up once). \
+            upperBytes, upperInodes, workBytes and workInodes are recorded after the samples.
             """
     )
 
@@ -87,7 +92,31 @@ struct CopyUpCommand: ParsableCommand {
     @Option(name: .long, help: "Lower layers in the stack (1-500); the files are in the top one.")
     var layers: Int = 1
 
+    @Option(name: .long, help: "The call that copies up: \(CopyUpTrigger.allCases.map(\.rawValue).joined(separator: "|")).")
+    var trigger: String = CopyUpTrigger.write.rawValue
+
+    @Flag(name: .long, help: "Lower files with a hole in every other 1 MiB chunk.")
+    var sparse = false
+
+    @Option(name: .long, help: "Threads first-writing at once (with --trigger write).")
+    var jobs: Int?
+
+    @Option(name: .long, help: "With --jobs: distinct (a file per thread) or same (all threads race on one file).")
+    var jobsMode: String = CopyUpProbe.JobsMode.distinct.rawValue
+
     func validate() throws {
+        do {
+            let parsed = try CopyUpTrigger.parse(trigger)
+            if jobs != nil && parsed != .write { throw ValidationError("--jobs times first writes: it needs --trigger write") }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+        guard CopyUpProbe.JobsMode(rawValue: jobsMode) != nil else {
+            throw ValidationError("--jobs-mode must be distinct or same (got \(jobsMode))")
+        }
         do {
             let parsed = try ByteCount.parseList(sizes)
             if let negative = parsed.first(where: { $0 < 0 }) { throw ValidationError("--sizes: \(negative) is negative") }
@@ -107,6 +136,10 @@ struct CopyUpCommand: ParsableCommand {
         configuration.caches = try CacheState.parseList(options.cache)
         configuration.layers = layers
         configuration.seed = options.seed
+        configuration.trigger = try CopyUpTrigger.parse(trigger)
+        configuration.sparse = sparse
+        configuration.jobs = jobs
+        configuration.jobsMode = CopyUpProbe.JobsMode(rawValue: jobsMode) ?? .distinct
         let kinds = try options.filesystems()
         let fsSize = try options.filesystemSize()
         try ProbeRunner(options: options).run { session in
@@ -130,6 +163,7 @@ struct ProbeRunner {
 
     func run(_ probe: (RunSession) throws -> Void) throws {
         try ExitStatus.reporting {
+            if options.rootless { try Rootless.enterUserNamespace() }
             let log = ProgressLog(level: options.quiet ? .quiet : .normal)
             for backend in try options.backends() where requireBackends {
                 if case .unavailable(let why) = backend.availability() { throw BackendError.unavailable(backend.identifier, why) }

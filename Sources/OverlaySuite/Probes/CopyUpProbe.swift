@@ -12,6 +12,17 @@ import OverlaySystem
 /// Only those syscalls sit between the two clock reads. Every sample is verified afterwards:
 /// the upper layer must hold a full-size copy whose bytes match the lower file except the one
 /// written; a sample that did not copy up is an error, never a data point.
+///
+/// Variations:
+/// - `trigger` (``CopyUpTrigger``, `parameters.trigger`): another call in place of the write;
+///   its metrics are `firstOp` and `secondOp`, and the open pass is left out. Verification
+///   follows the call (a 0-byte upper after `trunc-open`, half the size after `truncate`, and
+///   under `metacopy=on` a data-less metacopy upper after chmod, chown, setxattr, link, rename).
+/// - `sparse` (`parameters.sparse`): lower files hold data in every other 1 MiB chunk; each
+///   sample also records `upperAllocatedBytes` and `lowerAllocatedBytes` (bytes).
+/// - `jobs` (`parameters.jobs`, `parameters.jobsMode`): N threads released together, in place of
+///   the passes above (see `CopyUpProbe+Jobs.swift`).
+/// After the samples, each view's upper and work directories are recorded (``Footprint``).
 public struct CopyUpProbe {
     public struct Configuration: Sendable {
         public var sizes: [Int64] = CopyUpProbe.defaultSizes
@@ -24,7 +35,22 @@ public struct CopyUpProbe {
         public var seed: UInt64 = 1
         /// The backing filesystem's name, recorded as `parameters.fs`.
         public var fs: String = BackingFilesystemKind.root.rawValue
+        /// The call that copies up.
+        public var trigger: CopyUpTrigger = .write
+        /// Lower files with a hole in every other 1 MiB chunk.
+        public var sparse = false
+        /// Threads first-writing at once; nil runs the single-threaded passes.
+        public var jobs: Int? = nil
+        public var jobsMode: JobsMode = .distinct
         public init() {}
+    }
+
+    /// What the `jobs` threads write.
+    public enum JobsMode: String, CaseIterable, Sendable {
+        /// One distinct lower file per thread: copy-ups in parallel, as when many containers start.
+        case distinct
+        /// All threads on one lower file: overlay must copy it up exactly once.
+        case same
     }
 
     public static let defaultSizes: [Int64] = [0, 4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20, 256 << 20]
@@ -45,13 +71,26 @@ public struct CopyUpProbe {
     func stackSpec() -> LayerStackSpec {
         var files: [FileSpec] = []
         let count = configuration.samples + configuration.warmup
+        let sparse: Bool? = configuration.sparse ? true : nil
         for size in configuration.sizes {
             for i in 0..<count {
-                files.append(FileSpec(path: Self.path(size: size, pass: "w", index: i), size: size, layer: 0))
-                files.append(FileSpec(path: Self.path(size: size, pass: "o", index: i), size: size, layer: 0))
+                for path in paths(size: size, index: i) {
+                    files.append(FileSpec(path: path, size: size, layer: 0, sparse: sparse))
+                }
             }
         }
         return LayerStackSpec(layerCount: configuration.layers, seed: configuration.seed, files: files)
+    }
+
+    /// The lower files sample `index` of `size` uses.
+    func paths(size: Int64, index: Int) -> [String] {
+        switch (configuration.jobs, configuration.jobsMode) {
+        case (let jobs?, .distinct): (0..<jobs).map { Self.path(size: size, pass: "j", index: index) + "-\($0)" }
+        case (_?, .same): [Self.path(size: size, pass: "r", index: index)]
+        case (nil, _):
+            [Self.path(size: size, pass: "w", index: index)]
+                + (configuration.trigger == .write ? [Self.path(size: size, pass: "o", index: index)] : [])
+        }
     }
 
     static func path(size: Int64, pass: String, index: Int) -> String { "copyup/\(size)/\(pass)\(index)" }
@@ -87,39 +126,77 @@ public struct CopyUpProbe {
                                     layers: stack.lowerLayers.count))
                 log.info("mounted \(backend.identifier) by \(view.mountMethod): \(view.effectiveOptions)")
             }
-            try measure(views: views.map { ($0.stack, $0.view) }, cache: cache, book: book)
+            if let jobs = configuration.jobs {
+                try measureJobs(views: views.map { ($0.stack, $0.view) }, jobs: jobs, cache: cache, book: book)
+            } else {
+                try measure(views: views.map { ($0.stack, $0.view) }, cache: cache, book: book)
+            }
+            for entry in views {
+                try Footprint.record(probe: Self.name, view: entry.view, workPath: entry.stack.workPath,
+                                     parameters: parameters(entry.view, cache: cache), book: book)
+            }
         }
     }
 
-    private func key(_ view: any MergedView, _ metric: String, size: Int64, cache: CacheState) -> SampleBook.Key {
-        SampleBook.Key(probe: Self.name, backend: view.backend, metric: metric, unit: "ns", parameters: [
-            "size": .int(size), "cache": .string(cache.rawValue),
+    /// The parameters every measurement of `view` carries; `size` for the per-size ones.
+    func parameters(_ view: any MergedView, cache: CacheState, size: Int64? = nil) -> [String: ParameterValue] {
+        var parameters: [String: ParameterValue] = [
+            "cache": .string(cache.rawValue),
             "mountOptions": .string((view.requestedOptions ?? configuration.mountOptions).description),
-            "layers": .int(Int64(configuration.layers)), "fs": .string(configuration.fs), "trigger": "write",
-        ])
+            "layers": .int(Int64(configuration.layers)), "fs": .string(configuration.fs),
+            "trigger": .string(configuration.trigger.rawValue),
+        ]
+        if let size { parameters["size"] = .int(size) }
+        if configuration.sparse { parameters["sparse"] = true }
+        if let jobs = configuration.jobs {
+            parameters["jobs"] = .int(Int64(jobs))
+            parameters["jobsMode"] = .string(configuration.jobsMode.rawValue)
+        }
+        return parameters
+    }
+
+    func key(_ view: any MergedView, _ metric: String, size: Int64, cache: CacheState, unit: String = "ns") -> SampleBook.Key {
+        SampleBook.Key(probe: Self.name, backend: view.backend, metric: metric, unit: unit,
+                       parameters: parameters(view, cache: cache, size: size))
+    }
+
+    /// Whether the view's mount copies metadata-only changes up as metacopies.
+    func metacopy(_ view: any MergedView) -> Bool {
+        ["kernel", "reference"].contains(view.backend) && (view.requestedOptions ?? configuration.mountOptions).metacopy
     }
 
     private func measure(views: [(stack: LayerStack, view: any MergedView)], cache: CacheState, book: SampleBook) throws {
         let total = configuration.samples + configuration.warmup
         let verifier = CopyUpVerifier()
+        let trigger = configuration.trigger
         for i in 0..<total {
             let recording = i >= configuration.warmup
             for size in configuration.sizes {
                 for (stack, view) in views {
                     try SignalTrap.check()
                     let path = Self.path(size: size, pass: "w", index: i)
+                    let calls = ViewCalls(view)
                     try prepare(cache: cache, stack: stack, path: path)
-                    let first = try timedWrite(view, path)
-                    try verifier.verifyCopiedUp(stack: stack, view: view, path: path, lowerSize: size, written: true)
-                    let second = try timedWrite(view, path)
+                    let first = try trigger.timed(calls, path, size: size, second: false)
+                    let expected = trigger.expectation(path, size: size, sparse: configuration.sparse, metacopy: metacopy(view))
+                    try verifier.verify(expected, stack: stack, view: view)
+                    if trigger == .link { try verifyLinked(view, path) }
+                    let upperAllocated = try FileDescriptor.currentWorkingDirectory.status(of: view.upperPath + "/" + expected.upperName).allocatedBytes
+                    let second = try trigger.timed(calls, path, size: size, second: true)
                     if recording {
-                        book.record(Double(first), for: key(view, "firstWrite", size: size, cache: cache))
-                        book.record(Double(second), for: key(view, "secondWrite", size: size, cache: cache))
+                        book.record(Double(first), for: key(view, trigger.metrics.first, size: size, cache: cache))
+                        book.record(Double(second), for: key(view, trigger.metrics.second, size: size, cache: cache))
+                        if configuration.sparse {
+                            let lower = try FileDescriptor.currentWorkingDirectory.status(of: stack.lowerLayers[0].diff + "/" + path)
+                            book.record(Double(upperAllocated), for: key(view, "upperAllocatedBytes", size: size, cache: cache, unit: "bytes"))
+                            book.record(Double(lower.allocatedBytes), for: key(view, "lowerAllocatedBytes", size: size, cache: cache, unit: "bytes"))
+                        }
                     }
                 }
             }
-            log.progress("copyup \(cache.rawValue) write pass", done: i + 1, of: total)
+            log.progress("copyup \(cache.rawValue) \(trigger.rawValue) pass", done: i + 1, of: total)
         }
+        guard trigger == .write else { return }
         for i in 0..<total {
             let recording = i >= configuration.warmup
             for size in configuration.sizes {
@@ -128,7 +205,9 @@ public struct CopyUpProbe {
                     let path = Self.path(size: size, pass: "o", index: i)
                     try prepare(cache: cache, stack: stack, path: path)
                     let elapsed = try timedOpen(view, path)
-                    try verifier.verifyCopiedUp(stack: stack, view: view, path: path, lowerSize: size, written: false)
+                    // Opened for write and closed untouched: the same upper as an O_RDWR open.
+                    try verifier.verify(CopyUpTrigger.rdwrOpen.expectation(path, size: size, sparse: configuration.sparse, metacopy: false),
+                                        stack: stack, view: view)
                     if recording { book.record(Double(elapsed), for: key(view, "open", size: size, cache: cache)) }
                 }
             }
@@ -136,8 +215,18 @@ public struct CopyUpProbe {
         }
     }
 
+    /// After `link`, upper holds the file under both names as one inode.
+    private func verifyLinked(_ view: any MergedView, _ path: String) throws {
+        let cwd = FileDescriptor.currentWorkingDirectory
+        let original = try cwd.status(of: view.upperPath + "/" + path)
+        let link = try cwd.status(of: view.upperPath + "/" + path + ".link")
+        guard original.inode == link.inode, original.linkCount >= 2 else {
+            throw ProbeError.verificationFailed("\(view.backend): \(path) and \(path).link are not one inode in upper")
+        }
+    }
+
     /// Warm: read the lower file through so its pages are cached. Cold: drop caches.
-    private func prepare(cache: CacheState, stack: LayerStack, path: String) throws {
+    func prepare(cache: CacheState, stack: LayerStack, path: String) throws {
         switch cache {
         case .warm:
             let fd = try FileDescriptor.open(stack.lowerLayers[0].diff + "/" + path, .readOnly)
@@ -149,18 +238,6 @@ public struct CopyUpProbe {
             while case let n = try fd.pread(into: buffer, at: offset), n > 0 { offset += Int64(n) }
         case .cold:
             try PageCache.drop()
-        }
-    }
-
-    /// `open(O_WRONLY)`, `pwrite` 1 byte at 0, `close`: nothing else between the clock reads.
-    private func timedWrite(_ view: any MergedView, _ path: String) throws -> UInt64 {
-        var byte: UInt8 = CopyUpVerifier.writtenByte
-        return try withUnsafeBytes(of: &byte) { one in
-            let start = MonotonicClock.now()
-            let fd = try view.open(path, .writeOnly, mode: 0)
-            _ = try fd.pwrite(one, at: 0)
-            try fd.closeChecked(path: path)
-            return MonotonicClock.now() - start
         }
     }
 

@@ -1,0 +1,130 @@
+import Dispatch
+import Foundation
+import OverlayCore
+import OverlaySystem
+import Synchronization
+
+/// Copy-up under concurrency: `jobs` threads are started, park on a gate, and are released
+/// together, each timing its own `open(O_WRONLY)`, `pwrite` of 1 byte, `close`.
+///
+/// - `distinct`: thread t first-writes its own lower file `j<i>-<t>`; metric `parallelFirstWrite`
+///   (ns) is each thread's latency, and `firstWriteThroughput` (files/s) is `jobs` over the span
+///   from the first thread's start to the last one's end. Overlay copies different files up in
+///   parallel, so on a disk that is not saturated this should grow with `jobs`.
+/// - `same`: every thread writes one lower file `r<i>`, thread t its own byte at offset t; metric
+///   `raceLatency` (ns) is each thread's latency. Overlay's per-inode copy-up lock must let
+///   exactly one copy-up happen: every open must succeed and upper must hold one full copy with
+///   every thread's byte in it (a second copy-up replacing the first would lose bytes written
+///   to the first).
+/// Threads are Foundation threads, not a pool: copy-ups block in fsync, and a pool the width of
+/// the CPU count would serialize them.
+extension CopyUpProbe {
+    struct JobTiming: Sendable {
+        var start: UInt64
+        var end: UInt64
+        var error: String?
+    }
+
+    /// The byte thread `t` writes in `same` mode (at offset `t`).
+    static func raceByte(_ thread: Int) -> UInt8 { CopyUpVerifier.writtenByte &+ UInt8(truncatingIfNeeded: thread) }
+
+    func measureJobs(views: [(stack: LayerStack, view: any MergedView)], jobs: Int, cache: CacheState, book: SampleBook) throws {
+        let total = configuration.samples + configuration.warmup
+        let verifier = CopyUpVerifier()
+        for i in 0..<total {
+            let recording = i >= configuration.warmup
+            for size in configuration.sizes {
+                for (stack, view) in views {
+                    try SignalTrap.check()
+                    let files = paths(size: size, index: i)
+                    for path in files { try prepare(cache: cache, stack: stack, path: path) }
+                    let same = configuration.jobsMode == .same
+                    let timings = Self.runThreads(jobs, calls: ViewCalls(view)) { t in
+                        same ? (files[0], Int64(t), Self.raceByte(t)) : (files[t], 0, CopyUpVerifier.writtenByte)
+                    }
+                    let failures = timings.enumerated().compactMap { t, timing in timing.error.map { "thread \(t): \($0)" } }
+                    guard failures.isEmpty else {
+                        throw ProbeError.verificationFailed("\(view.backend): \(failures.count) of \(jobs) writers failed: \(failures.joined(separator: "; "))")
+                    }
+                    if same {
+                        var expected = CopyUpVerifier.Expectation(upperName: files[0], lowerName: files[0], lowerSize: size,
+                                                                  size: max(size, Int64(jobs)), sparse: configuration.sparse)
+                        for t in 0..<jobs { expected.written[Int64(t)] = Self.raceByte(t) }
+                        try verifier.verify(expected, stack: stack, view: view)
+                    } else {
+                        for path in files {
+                            try verifier.verify(CopyUpTrigger.write.expectation(path, size: size, sparse: configuration.sparse, metacopy: false),
+                                                stack: stack, view: view)
+                        }
+                    }
+                    guard recording else { continue }
+                    for timing in timings {
+                        book.record(Double(timing.end - timing.start),
+                                    for: key(view, same ? "raceLatency" : "parallelFirstWrite", size: size, cache: cache))
+                    }
+                    if !same {
+                        let span = timings.map(\.end).max()! - timings.map(\.start).min()!
+                        book.record(Double(jobs) / (Double(span) / 1e9),
+                                    for: key(view, "firstWriteThroughput", size: size, cache: cache, unit: "files/s"))
+                    }
+                }
+            }
+            log.progress("copyup \(cache.rawValue) \(jobs) jobs (\(configuration.jobsMode.rawValue))", done: i + 1, of: total)
+        }
+    }
+
+    /// Starts `count` threads, waits until all are parked, releases them together, and returns
+    /// each one's timing. `work(t)` names thread t's file, offset and byte.
+    static func runThreads(
+        _ count: Int, calls: ViewCalls, work: (Int) -> (path: String, offset: Int64, byte: UInt8)
+    ) -> [JobTiming] {
+        let slots = JobSlots(count)
+        let ready = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        for t in 0..<count {
+            let (path, offset, value) = work(t)
+            let thread = Thread {
+                let byte = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
+                byte[0] = value
+                ready.signal()
+                go.wait()
+                let timing = firstWrite(calls, path, UnsafeRawBufferPointer(byte), at: offset)
+                byte.deallocate()
+                slots.store(timing, at: t)
+                done.signal()
+            }
+            thread.start()
+        }
+        for _ in 0..<count { ready.wait() }
+        for _ in 0..<count { go.signal() }
+        for _ in 0..<count { done.wait() }
+        return slots.all()
+    }
+
+    /// `open(O_WRONLY)`, `pwrite`, `close`, timed; an error is returned, not thrown, from a thread.
+    private static func firstWrite(_ calls: ViewCalls, _ path: String, _ byte: UnsafeRawBufferPointer, at offset: Int64) -> JobTiming {
+        let start = MonotonicClock.now()
+        let fd: FileDescriptor
+        do { fd = try calls.open(path, .writeOnly) } catch {
+            return JobTiming(start: start, end: MonotonicClock.now(), error: "\(error)")
+        }
+        do { _ = try fd.pwrite(byte, at: offset) } catch {
+            fd.closeIgnoringErrors()
+            return JobTiming(start: start, end: MonotonicClock.now(), error: "\(error)")
+        }
+        do { try fd.closeChecked(path: path) } catch {
+            return JobTiming(start: start, end: MonotonicClock.now(), error: "\(error)")
+        }
+        return JobTiming(start: start, end: MonotonicClock.now(), error: nil)
+    }
+}
+
+/// Where the threads leave their timings.
+final class JobSlots: Sendable {
+    private let slots: Mutex<[CopyUpProbe.JobTiming?]>
+
+    init(_ count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+
+    func store(_ timing: CopyUpProbe.JobTiming, at index: Int) { slots.withLock { $0[index] = timing } }
+
+    func all() -> [CopyUpProbe.JobTiming] { slots.withLock { $0.map { $0! } } }
+}
