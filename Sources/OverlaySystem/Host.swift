@@ -68,6 +68,28 @@ public enum Host {
         }
     }
 
+    /// Whether this process is in the initial user namespace: there `/proc/self/uid_map` maps
+    /// all of 0…4294967294 onto itself. Inside `unshare --user` it does not, and overlay needs
+    /// `userxattr` (kernel 5.11+).
+    public static var inInitialUserNamespace: Bool {
+        guard let bytes = try? readFile("/proc/self/uid_map") else { return true }
+        let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        return fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295"
+    }
+
+    /// `execv(2)`: replaces this process with `path` run with `arguments` (argv[0] included), or
+    /// throws. Used to re-run OverlayBench inside a user namespace.
+    public static func replaceProcess(with path: String, arguments: [String]) throws(SystemError) -> Never {
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        execv(path, argv)
+        let errno = Errno(rawValue: systemErrno())
+        for pointer in argv { free(pointer) }
+        throw SystemError("execv", path: path, errno: errno)
+    }
+
+    /// `setenv(3)`.
+    public static func setEnvironment(_ name: String, _ value: String) { setenv(name, value, 1) }
+
     /// `sysconf(_SC_PAGESIZE)`.
     public static var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
 }

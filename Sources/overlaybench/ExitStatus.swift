@@ -19,6 +19,7 @@ enum ExitStatus {
         switch error {
         case let interrupted as Interrupted: return interrupted.exitCode
         case is ByteCountError, is OverlayOptionError: return usage
+        case is RootlessError: return unavailable
         case let error as ProbeError:
             switch error {
             case .invalidArgument: return usage

@@ -43,6 +43,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, help: "Keep the generated trees after the run (mounts are always removed).")
     var keep = false
 
+    @Flag(name: .long, help: "Without root: run in a new user namespace (unshare -Urm), where the kernel overlay mounts with userxattr (kernel 5.11+); cold caches are unavailable there.")
+    var rootless = false
+
     @Flag(name: .shortAndLong, help: "Only errors on stderr.")
     var quiet = false
 

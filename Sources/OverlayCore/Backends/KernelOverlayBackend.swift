@@ -13,7 +13,9 @@ public struct KernelOverlayBackend: OverlayBackend {
     public init() {}
 
     public func availability() -> BackendAvailability {
-        if !Host.isRoot { return .unavailable("mounting an overlay needs root (or a user namespace with userxattr)") }
+        if !Host.isRoot {
+            return .unavailable("mounting an overlay needs root; without it, --rootless runs in a user namespace with userxattr (kernel 5.11+)")
+        }
         let filesystems = (try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? ""
         if !filesystems.contains("\toverlay\n") { return .unavailable("'overlay' is not in /proc/filesystems (modprobe overlay)") }
         return .available
@@ -21,6 +23,12 @@ public struct KernelOverlayBackend: OverlayBackend {
 
     public func mount(_ stack: LayerStack, options: OverlayMountOptions) throws -> any MergedView {
         if case .unavailable(let why) = availability() { throw BackendError.unavailable(identifier, why) }
+        var options = options
+        if !Host.inInitialUserNamespace && !options.userXattr {
+            // In a user namespace the trusted.* xattrs are out of reach; overlay keeps its own
+            // in user.overlay.* instead (Documentation/filesystems/overlayfs.rst, "userxattr").
+            options = (try? OverlayMountOptions(parsing: options.description.isEmpty ? "userxattr" : options.description + ",userxattr")) ?? options
+        }
         let method = try KernelMountPlan(stack: stack, options: options).mount()
         return try KernelMergedView(stack: stack, method: method)
     }
