@@ -29,6 +29,9 @@ struct CopyCommand: ParsableCommand {
     @Flag(name: .long, help: "fsync each copy (io_uring engines use IORING_OP_FSYNC).")
     var fsync = false
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Also time memcpy between two buffers of each size (the ceiling; it holds 2 × the largest size in memory).")
+    var memcpy = true
+
     @Option(name: .long, help: "io_uring queue depth.")
     var queueDepth: Int?
 
@@ -69,6 +72,7 @@ struct CopyCommand: ParsableCommand {
         configuration.sparse = sparse
         configuration.fsync = fsync
         configuration.ioURing = try ioURingOptions()
+        configuration.includeMemcpy = memcpy
         configuration.seed = options.seed
         let kinds = try options.filesystems()
         let fsSize = try options.filesystemSize()

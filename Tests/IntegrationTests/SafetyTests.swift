@@ -123,6 +123,29 @@ struct SafetyTests {
     }
 }
 
+extension SafetyTests {
+    @Test("--rootless: without root, the kernel overlay runs in a user namespace with userxattr", Gate.root.trait)
+    func rootless() throws {
+        try Gate.root.require()
+        try withTemporaryDirectory { dir in
+            let binary = dir + "/overlaybench"
+            try FileManager.default.copyItem(atPath: overlaybenchExecutable, toPath: binary)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir)
+            let writable = dir + "/nobody"
+            try FileManager.default.createDirectory(atPath: writable, withIntermediateDirectories: false)
+            try FileManager.default.setAttributes([.ownerAccountID: 65534, .posixPermissions: 0o755], ofItemAtPath: writable)
+            let outcome = try runAs(nobody: binary, ["run", "copyup", "--rootless", "--sizes", "4KiB", "--samples", "2",
+                                                     "--work-root", writable + "/root", "--out", writable + "/r.json"])
+            #expect(outcome.status == 0, "stderr: \(outcome.stderr)")
+            let result = try ResultFile.load(writable + "/r.json")
+            #expect(result.environment.mounts.first?.effectiveOptions.contains("userxattr") == true)
+            #expect(result.measurements.contains { $0.metric == "firstWrite" && $0.summary?.n == 2 })
+            // The mounts lived in the namespace's own mount table and ended with it.
+            #expect(MountTable.current().mounts(under: writable).isEmpty)
+        }
+    }
+}
+
 /// The lines of `losetup -a` whose backing file lies under `directory` (other suites attach
 /// loop devices in parallel; `.ci/run` compares the whole list before and after the suite).
 func loopDevices(backedUnder directory: String) throws -> [String] {
