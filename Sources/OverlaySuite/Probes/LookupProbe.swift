@@ -128,7 +128,7 @@ public struct LookupProbe {
         var lookups: [FitKey: (x: [Double], y: [Double])] = [:]
         for depth in configuration.depths {
             try SignalTrap.check()
-            try withViews(named: "lookup-d\(depth)", spec: lookupSpec(depth: depth), in: runDirectory, mounts: &mounts) { views in
+            try withViews(named: "lookup-d\(depth)", spec: lookupSpec(depth: depth), in: runDirectory, mounts: &mounts, book: book) { views in
                 try measureLookups(views, depth: depth, book: book, into: &lookups)
                 if configuration.readdir {
                     try measureReaddir(views, path: Self.readdirDirectory, width: configuration.readdirWidth, depth: depth,
@@ -139,7 +139,7 @@ public struct LookupProbe {
         recordFits(lookups, book: book)
         if configuration.readdir && !configuration.widths.isEmpty {
             try SignalTrap.check()
-            try withViews(named: "readdir-w", spec: widthSpec(), in: runDirectory, mounts: &mounts) { views in
+            try withViews(named: "readdir-w", spec: widthSpec(), in: runDirectory, mounts: &mounts, book: book) { views in
                 for width in configuration.widths {
                     try measureReaddir(views, path: "\(Self.readdirDirectory)-\(width)", width: width,
                                        depth: configuration.widthDepth, sweep: "width", book: book)
@@ -151,7 +151,7 @@ public struct LookupProbe {
     /// Builds and mounts one stack per backend, runs `body`, and unmounts them all on every path.
     private func withViews(
         named name: String, spec: LayerStackSpec, in runDirectory: String,
-        mounts: inout [RunEnvironment.MountRecord], _ body: (Views) throws -> Void
+        mounts: inout [RunEnvironment.MountRecord], book: SampleBook, _ body: (Views) throws -> Void
     ) throws {
         var views: Views = []
         defer {
@@ -173,6 +173,14 @@ public struct LookupProbe {
             log.verbose("mounted \(backend.identifier) by \(view.mountMethod)")
         }
         try body(views)
+        for (stack, view) in views {
+            var parameters: [String: ParameterValue] = [
+                "depth": .int(Int64(spec.layerCount)), "stack": .string(name),
+                "mountOptions": .string(Self.options(of: view, configuration)), "fs": .string(configuration.fs),
+            ]
+            parameters["mountMethod"] = .string(view.mountMethod)
+            try Footprint.record(probe: Self.name, view: view, workPath: stack.workPath, parameters: parameters, book: book)
+        }
     }
 
     struct FitKey: Hashable {

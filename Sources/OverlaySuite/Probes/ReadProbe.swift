@@ -103,6 +103,14 @@ public struct ReadProbe {
             }
         }
         for cache in configuration.caches { try measure(views, cache: cache, book: book) }
+        for entry in views {
+            let parameters: [String: ParameterValue] = [
+                "place": .string(entry.place.rawValue), "size": .int(configuration.size), "depth": .int(Int64(configuration.depth)),
+                "mountOptions": .string((entry.view.requestedOptions ?? configuration.mountOptions).description),
+                "fs": .string(configuration.fs),
+            ]
+            try Footprint.record(probe: Self.name, view: entry.view, workPath: entry.stack.workPath, parameters: parameters, book: book)
+        }
     }
 
     /// Copies the file up with `open(O_WRONLY)` and `close`, and checks that upper holds all of it.
