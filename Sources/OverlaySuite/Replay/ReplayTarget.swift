@@ -132,9 +132,12 @@ public final class RootedReplayTarget: ReplayTarget {
         }
     }
 
+    /// `linkat(2)` looks the old name up completely before the new one's parent
+    /// (`do_linkat`), so a missing source fails with `ENOENT` whatever the target's path holds.
     public func link(_ from: String, to: String) throws(SystemError) {
         try withParent(from) { source, oldName throws(SystemError) in
-            try withParent(to) { destination, newName throws(SystemError) in
+            _ = try source.status(of: oldName)
+            return try withParent(to) { destination, newName throws(SystemError) in
                 try source.link(oldName, to: newName, in: destination)
             }
         }
