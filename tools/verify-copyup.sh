@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks OverlayBench's copy-up figures against an independent C timing of the same syscalls
 # (open O_WRONLY, pwrite 1 byte, close) on the same kind of mount (mount -t overlay, one lower
-# layer on the same filesystem), alternating the two tools ROUNDS times.
+# layer on the same filesystem), alternating the two tools ROUNDS times. Both run the same
+# sequence: one size at a time, one warm-up sample, then 10 timed first writes.
 # usage: tools/verify-copyup.sh [ROUNDS]   (root; run after `swift build -c release`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,10 @@ work=/var/tmp/overlaybench-verify
 gcc -O2 -o tools/verify-copyup tools/verify-copyup.c
 mkdir -p "$work"
 trap 'mountpoint -q "$work/stack/overlay2/merged-c" && umount "$work/stack/overlay2/merged-c"; rm -rf "$work"' EXIT
+
+# The root ext4 here is mounted with online discard: deleting a tree queues discards that compete
+# with the next fsyncs. Each tool starts only after the previous deletions have settled.
+settle() { sync; sleep 3; }
 
 for round in $(seq 1 "$rounds"); do
   for size in 1MiB 16MiB; do
@@ -23,16 +28,20 @@ for round in $(seq 1 "$rounds"); do
     mkdir -p "$merged"
     mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$wrk" "$merged"
     bytes=$(ls "$lower/files")
-    files=$(for i in $(seq 1 10); do echo "files/$bytes/f$i"; done)
+    files=$(for i in $(seq 0 10); do echo "files/$bytes/f$i"; done)
+    settle
     tools/verify-copyup "$merged" "$lower" $files | awk -v s="$size" '/median/ {printf "round %s  C program      %-6s median %.3f ms\n", '"$round"', s, $2/1e6}'
     umount "$merged"
   done
-  $bin run copyup --backend kernel --sizes 1MiB,16MiB --samples 10 --work-root "$work/root" --json --quiet \
-    | python3 -c '
+  for size in 1MiB 16MiB; do
+    settle
+    $bin run copyup --backend kernel --sizes "$size" --samples 10 --warmup 1 --work-root "$work/root" --json --quiet \
+      | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 for m in r["measurements"]:
     if m["metric"] == "firstWrite":
-        print("round %s  overlaybench   %-6s median %.3f ms" % (sys.argv[1], {1<<20: "1MiB", 16<<20: "16MiB"}[m["parameters"]["size"]], m["summary"]["p50"] / 1e6))
-' "$round"
+        print("round %s  overlaybench   %-6s median %.3f ms" % (sys.argv[1], sys.argv[2], m["summary"]["p50"] / 1e6))
+' "$round" "$size"
+  done
 done
