@@ -96,8 +96,10 @@ public struct CopyUpProbe {
     static func path(size: Int64, pass: String, index: Int) -> String { "copyup/\(size)/\(pass)\(index)" }
 
     /// Bytes of disk the whole run needs, for the check before generating.
+    /// One cache state's stacks exist at a time: each state's trees are removed before the next
+    /// state generates its own.
     public func estimatedBytes() -> Int64 {
-        LayerStackBuilder(spec: stackSpec()).estimatedBytes * Int64(backends.count * configuration.caches.count)
+        LayerStackBuilder(spec: stackSpec()).estimatedBytes * Int64(backends.count)
     }
 
     /// Runs every backend and cache state, interleaving backends sample by sample.
@@ -105,17 +107,26 @@ public struct CopyUpProbe {
         if configuration.caches.contains(.cold) && !PageCache.canDrop {
             throw ProbeError.unsupported("--cache cold needs a writable \(PageCache.dropCachesPath) (root)")
         }
-        for cache in configuration.caches {
+        for (cacheIndex, cache) in configuration.caches.enumerated() {
             try SignalTrap.check()
             var views: [(backend: any OverlayBackend, stack: LayerStack, view: any MergedView)] = []
+            var directories: [String] = []
             defer {
                 for entry in views.reversed() {
                     do { try entry.view.unmount() } catch { log.warning("unmount \(entry.stack.mergedPath): \(error)") }
+                }
+                // Free this state's trees before the next state generates its own (the last
+                // state's stay for --keep; the session removes them otherwise).
+                if cacheIndex < configuration.caches.count - 1 {
+                    for directory in directories where MountTable.current().mounts(under: directory).isEmpty {
+                        do { try TreeRemover.remove(directory) } catch { log.warning("remove \(directory): \(error)") }
+                    }
                 }
             }
             for (index, backend) in backends.enumerated() {
                 let directory = runDirectory + "/copyup-\(cache.rawValue)-\(backend.identifier)-\(index)"
                 try FileDescriptor.currentWorkingDirectory.makeDirectory(directory, mode: 0o755)
+                directories.append(directory)
                 log.info("generating \(configuration.sizes.count) sizes × \(configuration.samples + configuration.warmup) files × 2 passes for \(backend.identifier) (\(cache.rawValue))")
                 let stack = try LayerStackBuilder(spec: stackSpec()).build(in: directory)
                 let view = try backend.mount(stack, options: configuration.mountOptions)
