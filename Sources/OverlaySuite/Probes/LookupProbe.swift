@@ -209,9 +209,10 @@ public struct LookupProbe {
                     let expectFound = position != .negative && position != .whiteout
                     for (_, view) in views {
                         try SignalTrap.check()
-                        try prepare(cache) { _ = view.root.statxOnly(path) }
+                        let calls = ViewCalls(view)
+                        try prepare(cache) { _ = calls.statxOnly(path) }
                         let start = MonotonicClock.now()
-                        let failure = view.root.statxOnly(path)
+                        let failure = calls.statxOnly(path)
                         let elapsed = MonotonicClock.now() - start
                         try verify(failure, expectFound: expectFound, path: path, view: view)
                         guard i >= configuration.warmup else { continue }

@@ -23,6 +23,18 @@ struct ViewCalls: Sendable {
         return try FileDescriptor.open(path, flags, mode: mode, relativeTo: root)
     }
 
+    /// The lookup probe's timed call: `statx(2)` for mounts (nothing decoded), the reference's own
+    /// lookup for the reference. Returns the errno, or nil when the name was found.
+    func statxOnly(_ path: String) -> Errno? {
+        guard let reference else { return root.statxOnly(path) }
+        do {
+            _ = try reference.status(of: path)
+            return nil
+        } catch {
+            return error.errno
+        }
+    }
+
     /// `statx(2)` without following a final symlink.
     func status(_ path: String) throws(SystemError) -> FileStatus {
         if let reference { return try reference.status(of: path) }
