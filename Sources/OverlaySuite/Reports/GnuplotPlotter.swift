@@ -19,6 +19,9 @@ public struct GnuplotPlotter: Sendable {
 
     public let executable: String
 
+    /// Eight colours that stay distinct for colour-blind readers (Okabe and Ito), then grey.
+    static let palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442", "#999999"]
+
     /// Finds gnuplot on `PATH`; nil when it is not installed.
     public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> GnuplotPlotter? {
         let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
@@ -93,7 +96,11 @@ public struct GnuplotPlotter: Sendable {
         if let range = plot.yRange { lines.append("set yrange [\(range.lowerBound):\(range.upperBound)]") }
         let commands = plot.series.enumerated().map { index, series in
             let source = "\(quote(data)) index \(index)"
-            let title = "title \(quote(series.title))"
+            // Line colour and dashes belong to the style, before the title.
+            var look = ""
+            if let color = series.color { look += "lc rgb '\(Self.palette[color % Self.palette.count])' " }
+            if let dash = series.dash { look += "dt \(dash) " }
+            let title = look + "title \(quote(series.title))"
             switch series.style {
             case .errorLines: return "\(source) using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 \(title)"
             case .lines: return "\(source) using 1:2 with linespoints lw 2 pt 7 ps 0.7 \(title)"

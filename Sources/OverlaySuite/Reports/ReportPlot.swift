@@ -29,11 +29,18 @@ public struct ReportPlot: Sendable {
         public var title: String
         public var style: Style
         public var points: [Point]
+        /// An index into the plotter's palette; nil lets the plotter choose by position.
+        public var color: Int?
+        /// A dash pattern (1 is solid); two dimensions of a plot can then be told apart, e.g.
+        /// colour for the position and dashes for the backend.
+        public var dash: Int?
 
-        public init(title: String, style: Style, points: [Point]) {
+        public init(title: String, style: Style, points: [Point], color: Int? = nil, dash: Int? = nil) {
             self.title = title
             self.style = style
             self.points = points
+            self.color = color
+            self.dash = dash
         }
     }
 

@@ -24,7 +24,11 @@ extension ReportWriter {
         add(copyUpLatency(all), missing: "No copy-up firstWrite measurements: the copy-up latency plot is skipped.")
         add(firstVersusSecondWrite(all), missing: "No copy-up firstWrite/secondWrite pairs: the first-vs-second-write plot is skipped.")
         add(readCDF(all), missing: "No read probe samples: the read-latency CDF (lower/upper/plain) is skipped.")
-        add(lookupDepth(all), missing: "No lookup measurements with a depth: the lookup-latency-vs-depth plot is skipped.")
+        let lookupPlots = ["warm", "cold"].compactMap { lookupDepth(all, cache: $0) }
+        if lookupPlots.isEmpty {
+            add(nil, missing: "No lookup measurements with a depth: the lookup-latency-vs-depth plot is skipped.")
+        }
+        for plot in lookupPlots { add(plot, missing: "") }
         add(copyEngineThroughput(all), missing: "No copy-engine throughput measurements: the copy-engine plot is skipped.")
         return (plots, notes)
     }
@@ -34,8 +38,14 @@ extension ReportWriter {
     func copyUpLatency(_ all: [Sourced]) -> ReportPlot? {
         let data = all.filter { $0.measurement.probe == "copyup" && $0.measurement.metric == "firstWrite" && $0.measurement.sizeBytes != nil }
         guard !data.isEmpty else { return nil }
+        // Colour names the backend and options; a cold cache is dashed, so ten lines stay legible.
+        var setups: [String] = []
         let series = groupedBySetup(data).map { label, members in
-            ReportPlot.Series(title: label, style: .errorLines, points: sizePoints(members, scale: 1e-3))
+            let m = members[0].measurement
+            let setup = "\(inputLabel(members[0])) \(m.backend) \(m.text("mountOptions"))"
+            if !setups.contains(setup) { setups.append(setup) }
+            return ReportPlot.Series(title: label, style: .errorLines, points: sizePoints(members, scale: 1e-3),
+                                     color: setups.firstIndex(of: setup)!, dash: m.text("cache") == "cold" ? 2 : 1)
         }
         return ReportPlot(
             name: "copyup-latency", title: "Copy-up: first-write latency against file size (p50, bars p10–p90)",
@@ -83,20 +93,29 @@ extension ReportWriter {
             yRange: 0...1, series: series, caption: caption(data))
     }
 
-    func lookupDepth(_ all: [Sourced]) -> ReportPlot? {
+    /// Lookup latency against depth for one cache state: colour is the position, dashes the backend.
+    func lookupDepth(_ all: [Sourced], cache: String) -> ReportPlot? {
         // A lookup is a stat; readdir lists whole directories and is milliseconds, not microseconds.
-        let lookups = all.filter { $0.measurement.probe == "lookup" && $0.measurement.parameters["depth"]?.intValue != nil }
-        let stats = lookups.filter { $0.measurement.metric == "stat" }
-        let data = stats.isEmpty ? lookups : stats
+        let data = all.filter {
+            $0.measurement.probe == "lookup" && $0.measurement.metric == "stat"
+                && $0.measurement.parameters["depth"]?.intValue != nil && $0.measurement.text("cache") == cache
+        }
         guard !data.isEmpty else { return nil }
+        let positions = ["top", "middle", "bottom", "negative", "whiteout", "directory", "deep"]
+        var backends: [String] = []
         var order: [String] = []
         var groups: [String: [Sourced]] = [:]
+        var styles: [String: (color: Int, dash: Int)] = [:]
         for item in data {
             let m = item.measurement
-            let label = [inputLabel(item), m.backend, data.map(\.measurement.metric).allSatisfy({ $0 == m.metric }) ? "" : m.metric,
-                         m.text("position").isEmpty ? "" : "position \(m.text("position"))", "\(m.text("cache")) cache"]
-                .filter { !$0.isEmpty }.joined(separator: " ")
-            if groups[label] == nil { order.append(label) }
+            let backend = [inputLabel(item), m.backend].filter { !$0.isEmpty }.joined(separator: " ")
+            if !backends.contains(backend) { backends.append(backend) }
+            let position = m.text("position")
+            let label = "\(backend) \(position)"
+            if groups[label] == nil {
+                order.append(label)
+                styles[label] = (positions.firstIndex(of: position) ?? positions.count, backends.firstIndex(of: backend)! + 1)
+            }
             groups[label, default: []].append(item)
         }
         let series = order.map { label in
@@ -105,10 +124,12 @@ extension ReportWriter {
                 return ReportPlot.Point(x: Double(m.parameters["depth"]!.intValue!), y: m.percentile(50)! / 1_000,
                                         low: m.percentile(10)! / 1_000, high: m.percentile(90)! / 1_000)
             }.sorted { $0.x < $1.x }
-            return ReportPlot.Series(title: label, style: .errorLines, points: points)
+            return ReportPlot.Series(title: label, style: .errorLines, points: points,
+                                     color: styles[label]!.color, dash: styles[label]!.dash)
         }
         return ReportPlot(
-            name: "lookup-depth", title: "Lookup latency against layer depth (p50, bars p10–p90)",
+            name: "lookup-depth-\(cache)",
+            title: "Lookup (stat) latency against layer depth, \(cache) cache (p50, bars p10–p90; colour: position, dashes: backend)",
             xLabel: "depth (layers)", yLabel: "lookup latency (µs)", logY: true, series: series, caption: caption(data))
     }
 
