@@ -109,40 +109,30 @@ public struct CopyUpProbe {
         }
         for (cacheIndex, cache) in configuration.caches.enumerated() {
             try SignalTrap.check()
-            var views: [(backend: any OverlayBackend, stack: LayerStack, view: any MergedView)] = []
-            var directories: [String] = []
+            let set = MergedViewSet(log: log)
             defer {
-                for entry in views.reversed() {
-                    do { try entry.view.unmount() } catch { log.warning("unmount \(entry.stack.mergedPath): \(error)") }
-                }
+                set.unmountAll()
                 // Free this state's trees before the next state generates its own (the last
                 // state's stay for --keep; the session removes them otherwise).
                 if cacheIndex < configuration.caches.count - 1 {
-                    for directory in directories where MountTable.current().mounts(under: directory).isEmpty {
+                    for directory in set.directories where MountTable.current().mounts(under: directory).isEmpty {
                         do { try TreeRemover.remove(directory) } catch { log.warning("remove \(directory): \(error)") }
                     }
                 }
             }
             for (index, backend) in backends.enumerated() {
                 let directory = runDirectory + "/copyup-\(cache.rawValue)-\(backend.identifier)-\(index)"
-                try FileDescriptor.currentWorkingDirectory.makeDirectory(directory, mode: 0o755)
-                directories.append(directory)
                 log.info("generating \(configuration.sizes.count) sizes × \(configuration.samples + configuration.warmup) files × 2 passes for \(backend.identifier) (\(cache.rawValue))")
-                let stack = try LayerStackBuilder(spec: stackSpec()).build(in: directory)
-                let view = try backend.mount(stack, options: configuration.mountOptions)
-                views.append((backend, stack, view))
-                mounts.append(.init(backend: backend.identifier, probe: Self.name,
-                                    requestedOptions: (view.requestedOptions ?? configuration.mountOptions).description,
-                                    effectiveOptions: view.effectiveOptions, method: view.mountMethod,
-                                    layers: stack.lowerLayers.count))
+                let (_, view) = try set.mount(backend, spec: stackSpec(), in: directory, options: configuration.mountOptions,
+                                              probe: Self.name, mounts: &mounts)
                 log.info("mounted \(backend.identifier) by \(view.mountMethod): \(view.effectiveOptions)")
             }
             if let jobs = configuration.jobs {
-                try measureJobs(views: views.map { ($0.stack, $0.view) }, jobs: jobs, cache: cache, book: book)
+                try measureJobs(views: set.views, jobs: jobs, cache: cache, book: book)
             } else {
-                try measure(views: views.map { ($0.stack, $0.view) }, cache: cache, book: book)
+                try measure(views: set.views, cache: cache, book: book)
             }
-            for entry in views {
+            for entry in set.views {
                 try Footprint.record(probe: Self.name, view: entry.view, workPath: entry.stack.workPath,
                                      parameters: parameters(entry.view, cache: cache), book: book)
             }

@@ -153,27 +153,16 @@ public struct LookupProbe {
         named name: String, spec: LayerStackSpec, in runDirectory: String,
         mounts: inout [RunEnvironment.MountRecord], book: SampleBook, _ body: (Views) throws -> Void
     ) throws {
-        var views: Views = []
-        defer {
-            for entry in views.reversed() {
-                do { try entry.view.unmount() } catch { log.warning("unmount \(entry.stack.mergedPath): \(error)") }
-            }
-        }
+        let set = MergedViewSet(log: log)
+        defer { set.unmountAll() }
         for (index, backend) in backends.enumerated() {
-            let directory = runDirectory + "/\(name)-\(backend.identifier)-\(index)"
-            try FileDescriptor.currentWorkingDirectory.makeDirectory(directory, mode: 0o755)
             log.info("generating \(spec.layerCount) layer(s) for \(backend.identifier) (\(name))")
-            let stack = try LayerStackBuilder(spec: spec).build(in: directory)
-            let view = try backend.mount(stack, options: configuration.mountOptions)
-            views.append((stack, view))
-            mounts.append(.init(backend: backend.identifier, probe: Self.name,
-                                requestedOptions: (view.requestedOptions ?? configuration.mountOptions).description,
-                                effectiveOptions: view.effectiveOptions, method: view.mountMethod,
-                                layers: stack.lowerLayers.count))
+            let (_, view) = try set.mount(backend, spec: spec, in: runDirectory + "/\(name)-\(backend.identifier)-\(index)",
+                                          options: configuration.mountOptions, probe: Self.name, mounts: &mounts)
             log.verbose("mounted \(backend.identifier) by \(view.mountMethod)")
         }
-        try body(views)
-        for (stack, view) in views {
+        try body(set.views)
+        for (stack, view) in set.views {
             var parameters: [String: ParameterValue] = [
                 "depth": .int(Int64(spec.layerCount)), "stack": .string(name),
                 "mountOptions": .string(Self.options(of: view, configuration)), "fs": .string(configuration.fs),

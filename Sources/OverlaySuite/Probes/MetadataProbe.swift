@@ -143,28 +143,18 @@ public struct MetadataProbe {
         }
         for cache in configuration.caches {
             try SignalTrap.check()
-            var views: Views = []
-            defer {
-                for entry in views.reversed() {
-                    do { try entry.view.unmount() } catch { log.warning("unmount \(entry.stack.mergedPath): \(error)") }
-                }
-            }
+            let set = MergedViewSet(log: log)
+            defer { set.unmountAll() }
             for (index, backend) in backends.enumerated() {
                 let directory = runDirectory + "/metadata-\(cache.rawValue)-\(backend.identifier)-\(index)"
-                try FileDescriptor.currentWorkingDirectory.makeDirectory(directory, mode: 0o755)
                 log.info("generating \(configuration.operations.count) operations × \(configuration.samples + configuration.warmup) samples for \(backend.identifier) (\(cache.rawValue))")
-                let stack = try LayerStackBuilder(spec: stackSpec()).build(in: directory)
-                let view = try backend.mount(stack, options: configuration.mountOptions)
-                views.append((stack, view))
-                mounts.append(.init(backend: backend.identifier, probe: Self.name,
-                                    requestedOptions: options(of: view).description,
-                                    effectiveOptions: view.effectiveOptions, method: view.mountMethod,
-                                    layers: stack.lowerLayers.count))
+                let (_, view) = try set.mount(backend, spec: stackSpec(), in: directory, options: configuration.mountOptions,
+                                              probe: Self.name, mounts: &mounts)
                 log.info("mounted \(backend.identifier) by \(view.mountMethod): \(view.effectiveOptions)")
                 try prime(view)
             }
-            try measure(views, cache: cache, book: book)
-            for (stack, view) in views {
+            try measure(set.views, cache: cache, book: book)
+            for (stack, view) in set.views {
                 try Footprint.record(probe: Self.name, view: view, workPath: stack.workPath,
                                      parameters: baseParameters(view, cache: cache), book: book)
             }

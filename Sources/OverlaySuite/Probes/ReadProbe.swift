@@ -79,25 +79,17 @@ public struct ReadProbe {
         guard configuration.size >= Int64(Self.blockSize) else {
             throw ProbeError.invalidArgument("size", "must be at least \(Self.blockSize) bytes")
         }
+        let set = MergedViewSet(log: log)
+        defer { set.unmountAll() }
         var views: [PlacedView] = []
-        defer {
-            for entry in views.reversed() {
-                do { try entry.view.unmount() } catch { log.warning("unmount \(entry.stack.mergedPath): \(error)") }
-            }
-        }
         for (index, backend) in backends.enumerated() {
             for place in Self.places(for: backend) {
                 try SignalTrap.check()
                 let directory = runDirectory + "/read-\(place.rawValue)-\(backend.identifier)-\(index)"
-                try FileDescriptor.currentWorkingDirectory.makeDirectory(directory, mode: 0o755)
                 log.info("generating \(ByteCount.format(configuration.size)) in layer \(configuration.depth - 1) of \(configuration.depth) for \(backend.identifier) (\(place.rawValue))")
-                let stack = try LayerStackBuilder(spec: stackSpec()).build(in: directory)
-                let view = try backend.mount(stack, options: configuration.mountOptions)
+                let (stack, view) = try set.mount(backend, spec: stackSpec(), in: directory, options: configuration.mountOptions,
+                                                  probe: Self.name, mounts: &mounts)
                 views.append(PlacedView(place: place, stack: stack, view: view))
-                mounts.append(.init(backend: backend.identifier, probe: Self.name,
-                                    requestedOptions: (view.requestedOptions ?? configuration.mountOptions).description,
-                                    effectiveOptions: view.effectiveOptions, method: view.mountMethod,
-                                    layers: stack.lowerLayers.count))
                 if place == .upper { try copyUp(stack: stack, view: view) }
                 try verifyContent(stack: stack, view: view)
             }

@@ -1,0 +1,42 @@
+import OverlayCore
+import OverlaySystem
+
+/// The stacks and mounted views a probe interleaves over: one generated stack and one view per
+/// backend (or per backend and place). Each mount is recorded for the result's environment.
+/// ``unmountAll()`` unmounts in reverse order and only logs a failure, so it can run from `defer`
+/// without hiding the error that ended the probe.
+final class MergedViewSet {
+    private(set) var views: [(stack: LayerStack, view: any MergedView)] = []
+    /// The directories the stacks were generated in, in mount order.
+    private(set) var directories: [String] = []
+    private let log: ProgressLog
+
+    init(log: ProgressLog) { self.log = log }
+
+    /// Generates `spec` in the new directory `directory`, mounts it with `backend`, records the
+    /// mount in `mounts`, and returns the stack and its view.
+    @discardableResult
+    func mount(
+        _ backend: any OverlayBackend, spec: LayerStackSpec, in directory: String, options: OverlayMountOptions,
+        probe: String, mounts: inout [RunEnvironment.MountRecord]
+    ) throws -> (stack: LayerStack, view: any MergedView) {
+        try FileDescriptor.currentWorkingDirectory.makeDirectory(directory, mode: 0o755)
+        directories.append(directory)
+        let stack = try LayerStackBuilder(spec: spec).build(in: directory)
+        let view = try backend.mount(stack, options: options)
+        views.append((stack, view))
+        mounts.append(.init(backend: backend.identifier, probe: probe,
+                            requestedOptions: (view.requestedOptions ?? options).description,
+                            effectiveOptions: view.effectiveOptions, method: view.mountMethod,
+                            layers: stack.lowerLayers.count))
+        return (stack, view)
+    }
+
+    /// Unmounts every view, last mounted first.
+    func unmountAll() {
+        for entry in views.reversed() {
+            do { try entry.view.unmount() } catch { log.warning("unmount \(entry.stack.mergedPath): \(error)") }
+        }
+        views.removeAll()
+    }
+}
