@@ -32,6 +32,9 @@ public struct MergedEntry: Sendable, Hashable {
     public var metacopy = false
     /// `trusted.overlay.redirect` of the upper entry.
     public var redirect: String?
+    /// Where ``lowers`` came from in the overlay's ``LowerLayerIndex``, so a lookup in this
+    /// directory can find its lower walk there.
+    var lowerSlice: LowerSlice?
 
     public init(path: String) { self.path = path }
 

@@ -27,6 +27,10 @@ public final class ReferenceOverlay: @unchecked Sendable {
     let work: FileDescriptor
     let copyUpLocks = CopyUpLockTable()
     let engines: CopyEnginePool
+    /// What lookups found in the lower layers, which do not change while the overlay is open.
+    let lowerIndex: LowerLayerIndex
+    /// The upper root's status when the overlay was opened (see ``rootEntry(liveStatus:)``).
+    let upperRootStatus: FileStatus
     let namespaceLock = NSRecursiveLock()
     private let counterLock = NSLock()
     private var counter: UInt64 = 0
@@ -43,15 +47,24 @@ public final class ReferenceOverlay: @unchecked Sendable {
         lowerPaths = lower
         engines = try CopyEnginePool(identifier: options.copyEngine)
         var opened: [ReferenceLayer] = []
+        var rootLowers: [LayerEntry] = []
+        let rootStatus: FileStatus
         do {
             opened.append(try ReferenceLayer(index: 0, path: upper))
-            for (i, path) in lower.enumerated() { opened.append(try ReferenceLayer(index: i + 1, path: path)) }
+            rootStatus = try opened[0].root.status()
+            for (i, path) in lower.enumerated() {
+                let layer = try ReferenceLayer(index: i + 1, path: path)
+                opened.append(layer)
+                rootLowers.append(LayerEntry(layer: layer.index, path: "", status: try layer.root.status()))
+            }
             self.work = try FileDescriptor.open(work, [.path, .directory])
         } catch {
             for layer in opened { layer.close() }
             throw error
         }
         layers = opened
+        upperRootStatus = rootStatus
+        lowerIndex = LowerLayerIndex(rootLowers: rootLowers)
     }
 
     deinit {
@@ -78,13 +91,23 @@ public final class ReferenceOverlay: @unchecked Sendable {
 
     // MARK: - Lookup (fs/overlayfs/namei.c)
 
-    /// The merged root: the upper root over every lower root.
-    func rootEntry() throws(SystemError) -> MergedEntry {
+    /// The merged root: the upper root over every lower root (those from ``lowerIndex``).
+    /// `liveStatus: false` leaves the upper root's status as it was when the overlay was opened,
+    /// for a walk that only passes through the root (``resolve(_:followFinal:)`` refreshes it
+    /// before a root entry leaves it).
+    func rootEntry(liveStatus: Bool = true) throws(SystemError) -> MergedEntry {
         var root = MergedEntry(path: "")
-        root.upper = LayerEntry(layer: 0, path: "", status: try upperLayer.root.status())
-        for layer in lowerLayers {
-            root.lowers.append(LayerEntry(layer: layer.index, path: "", status: try layer.root.status()))
-        }
+        root.upper = LayerEntry(layer: 0, path: "", status: liveStatus ? try upperLayer.root.status() : upperRootStatus)
+        root.lowers = lowerIndex.root.found
+        root.lowerSlice = LowerSlice(walk: 0, count: root.lowers.count)
+        return root
+    }
+
+    /// `entry` with its upper status read again if it is the merged root.
+    func refreshedRoot(_ entry: MergedEntry) throws(SystemError) -> MergedEntry {
+        guard entry.path.isEmpty else { return entry }
+        var root = entry
+        root.upper?.status = try upperLayer.root.status()
         return root
     }
 
@@ -128,29 +151,58 @@ public final class ReferenceOverlay: @unchecked Sendable {
         }
         guard !stop else { return entry }
 
-        // An absolute redirect restarts in every lower layer from its root (`poe = roe`).
-        let candidates: [(layer: ReferenceLayer, path: String)]
-        if let absoluteRedirect {
-            candidates = lowerLayers.map { ($0, absoluteRedirect) }
-        } else {
-            candidates = parent.lowers.map { (layers[$0.layer], joinPath($0.path, lowerName)) }
-        }
-        for (layer, path) in candidates {
-            guard let status = try layer.status(path) else { continue }
-            if try isWhiteout(layer, path, status) { break }
-            let found = LayerEntry(layer: layer.index, path: path, status: status)
-            if status.type != .directory {
+        // What the lower layers hold does not change, so their walk comes from the index; the
+        // upper layer's verdict above decides how much of it the entry takes.
+        let walk = try lowerWalk(parent, lowerName: lowerName, absoluteRedirect: absoluteRedirect)
+        var taken = 0
+        for found in walk.found {
+            if found.status.type != .directory {
                 // Below a directory a non-directory ends the merge; a metacopy needs a regular file.
-                if isDirectory || (entry.metacopy && status.type != .regular) { break }
-                entry.lowers.append(found)
+                if isDirectory || (entry.metacopy && found.status.type != .regular) { break }
+                taken += 1
                 break
             }
             if entry.metacopy { break }
             isDirectory = true
-            entry.lowers.append(found)
+            taken += 1
+        }
+        // Usually the whole walk: then the array is shared, not copied.
+        entry.lowers = taken == walk.found.count ? walk.found : Array(walk.found[..<taken])
+        if let id = walk.id { entry.lowerSlice = LowerSlice(walk: id, count: taken) }
+        return entry
+    }
+
+    /// The lower walk for `lowerName` in `parent`'s lower directories (or, for an absolute
+    /// redirect, from every lower root), from ``lowerIndex`` or walked now.
+    func lowerWalk(_ parent: MergedEntry, lowerName: String, absoluteRedirect: String?) throws(SystemError) -> LowerLayerIndex.Walk {
+        // An absolute redirect restarts in every lower layer from its root (`poe = roe`).
+        if let absoluteRedirect {
+            return try lowerIndex.walk(.absolute(absoluteRedirect)) { () throws(SystemError) in
+                try walkLowers(lowerLayers.map { ($0, absoluteRedirect) })
+            }
+        }
+        let candidates = { parent.lowers.map { (self.layers[$0.layer], joinPath($0.path, lowerName)) } }
+        guard let slice = parent.lowerSlice, slice.count == parent.lowers.count else {
+            return LowerLayerIndex.Walk(id: nil, found: try walkLowers(candidates()))
+        }
+        return try lowerIndex.walk(.child(parent: slice, name: lowerName)) { () throws(SystemError) in
+            try walkLowers(candidates())
+        }
+    }
+
+    /// Looks a name up in each candidate lower directory from the top (the lower half of
+    /// `ovl_lookup`): the entries found, ending at a non-directory, an opaque directory, a
+    /// whiteout (not included) or the last candidate.
+    func walkLowers(_ candidates: [(layer: ReferenceLayer, path: String)]) throws(SystemError) -> [LayerEntry] {
+        var found: [LayerEntry] = []
+        for (layer, path) in candidates {
+            guard let status = try layer.status(path) else { continue }
+            if try isWhiteout(layer, path, status) { break }
+            found.append(LayerEntry(layer: layer.index, path: path, status: status))
+            if status.type != .directory { break }
             if try opaqueValue(layer, path) == "y" { break }
         }
-        return entry
+        return found
     }
 
     /// Looks up a merged path that holds no symlinks (one a resolution returned).
@@ -197,7 +249,7 @@ public final class ReferenceOverlay: @unchecked Sendable {
     /// intermediate directory, `ENOTDIR` for a non-directory one and `ELOOP` after
     /// ``maximumSymlinks`` links.
     public func resolve(_ path: String, followFinal: Bool) throws(SystemError) -> Resolution {
-        let root = try rootEntry()
+        let root = try rootEntry(liveStatus: false)
         var stack = [root]
         var pending = Array(Self.components(path).reversed())
         var links = 0
@@ -219,7 +271,7 @@ public final class ReferenceOverlay: @unchecked Sendable {
                 pending.append(contentsOf: Self.components(target).reversed())
                 continue
             }
-            if isLast { return Resolution(parent: directory, name: name, entry: child) }
+            if isLast { return Resolution(parent: try refreshedRoot(directory), name: name, entry: child) }
             guard child.exists else { throw SystemError("resolve", path: path, errno: .noSuchFileOrDirectory) }
             guard child.isDirectory else { throw SystemError("resolve", path: path, errno: .notDirectory) }
             stack.append(child)
@@ -227,7 +279,7 @@ public final class ReferenceOverlay: @unchecked Sendable {
         // The walk ended on a directory: "", ".", ".." or a link to a directory.
         let entry = stack[stack.count - 1]
         let parent = stack.count > 1 ? stack[stack.count - 2] : root
-        return Resolution(parent: parent, name: lastComponent(entry.path), entry: entry)
+        return Resolution(parent: try refreshedRoot(parent), name: lastComponent(entry.path), entry: try refreshedRoot(entry))
     }
 
     static func components(_ path: String) -> [String] {
