@@ -27,6 +27,9 @@ extension ReferenceOverlay {
     /// Every directory above `path` that is not in upper yet is copied up, from the top down
     /// (`ovl_copy_up_flags` walks up to the first upper ancestor, then copies down).
     func copyUpAncestors(of path: String) throws(SystemError) {
+        // Creates upper directories: names that lookups may have recorded as absent.
+        upperVerdicts.invalidate()
+        defer { upperVerdicts.invalidate() }
         var parent = try rootEntry()
         for component in Self.components(parentPath(path)) {
             var entry = try lookup(component, in: parent)
@@ -153,6 +156,8 @@ extension ReferenceOverlay {
     /// Atomically into upper: `linkat(AT_EMPTY_PATH)` of the `O_TMPFILE`, or `rename` of the
     /// named temporary (`RENAME_NOREPLACE`: a name that appeared meanwhile is an error).
     func install(_ context: inout CopyUpContext) throws(SystemError) {
+        upperVerdicts.invalidate()
+        defer { upperVerdicts.invalidate() }
         if context.usesTmpfile, let fd = context.temporary {
             try fd.link("", to: context.name, in: context.upperParent, emptyPath: true)
         } else if let name = context.temporaryName {

@@ -29,6 +29,8 @@ public final class ReferenceOverlay: @unchecked Sendable {
     let engines: CopyEnginePool
     /// What lookups found in the lower layers, which do not change while the overlay is open.
     let lowerIndex: LowerLayerIndex
+    /// Names the upper layer lacks or whites out, until the next namespace change.
+    let upperVerdicts = UpperVerdictCache()
     /// The upper root's status when the overlay was opened (see ``rootEntry(liveStatus:)``).
     let upperRootStatus: FileStatus
     let namespaceLock = NSRecursiveLock()
@@ -85,7 +87,11 @@ public final class ReferenceOverlay: @unchecked Sendable {
 
     func withNamespaceLock<T>(_ body: () throws(SystemError) -> T) throws(SystemError) -> T {
         namespaceLock.lock()
-        defer { namespaceLock.unlock() }
+        upperVerdicts.invalidate()
+        defer {
+            upperVerdicts.invalidate()
+            namespaceLock.unlock()
+        }
         return try body()
     }
 
@@ -123,7 +129,24 @@ public final class ReferenceOverlay: @unchecked Sendable {
 
         if let parentUpper = parent.upper {
             let path = joinPath(parentUpper.path, name)
-            if let status = try upperLayer.status(path) {
+            let (verdict, generation) = upperVerdicts.verdict(path)
+            let status: FileStatus?
+            switch verdict {
+            case .absent?:
+                status = nil
+            case .whiteout?:
+                entry.opaque = true
+                entry.upperWhiteout = true
+                return entry
+            case nil:
+                status = try upperLayer.status(path)
+                if status == nil {
+                    upperVerdicts.record(.absent, for: path, generation: generation)
+                } else if status?.isWhiteoutDevice == true {
+                    upperVerdicts.record(.whiteout, for: path, generation: generation)
+                }
+            }
+            if let status {
                 if status.isWhiteoutDevice {
                     entry.opaque = true
                     entry.upperWhiteout = true
@@ -248,7 +271,9 @@ public final class ReferenceOverlay: @unchecked Sendable {
     /// the merged root and `..` never climbs above it. Throws `ENOENT` for a missing
     /// intermediate directory, `ENOTDIR` for a non-directory one and `ELOOP` after
     /// ``maximumSymlinks`` links.
-    public func resolve(_ path: String, followFinal: Bool) throws(SystemError) -> Resolution {
+    /// `liveParent: false` skips re-reading the root's status when the root is only the parent:
+    /// callers that use the entry alone (stat, lookup) save that syscall.
+    public func resolve(_ path: String, followFinal: Bool, liveParent: Bool = true) throws(SystemError) -> Resolution {
         let root = try rootEntry(liveStatus: false)
         var stack = [root]
         var pending = Array(Self.components(path).reversed())
@@ -271,7 +296,7 @@ public final class ReferenceOverlay: @unchecked Sendable {
                 pending.append(contentsOf: Self.components(target).reversed())
                 continue
             }
-            if isLast { return Resolution(parent: try refreshedRoot(directory), name: name, entry: child) }
+            if isLast { return Resolution(parent: liveParent ? try refreshedRoot(directory) : directory, name: name, entry: child) }
             guard child.exists else { throw SystemError("resolve", path: path, errno: .noSuchFileOrDirectory) }
             guard child.isDirectory else { throw SystemError("resolve", path: path, errno: .notDirectory) }
             stack.append(child)
@@ -292,8 +317,8 @@ public final class ReferenceOverlay: @unchecked Sendable {
     }
 
     /// Resolves `path` and requires it to exist.
-    func existing(_ path: String, followFinal: Bool, _ operation: String) throws(SystemError) -> Resolution {
-        let resolution = try resolve(path, followFinal: followFinal)
+    func existing(_ path: String, followFinal: Bool, _ operation: String, liveParent: Bool = true) throws(SystemError) -> Resolution {
+        let resolution = try resolve(path, followFinal: followFinal, liveParent: liveParent)
         guard resolution.entry.exists else { throw SystemError(operation, path: path, errno: .noSuchFileOrDirectory) }
         return resolution
     }
@@ -303,12 +328,12 @@ public final class ReferenceOverlay: @unchecked Sendable {
     /// What `path` is, as a merged lookup finds it: the attributes of the upper entry, else of
     /// the topmost lower one (`ovl_getattr`). `followSymlinks: false` is `lstat`.
     public func lookup(_ path: String, followSymlinks: Bool = false) throws(SystemError) -> MergedEntry {
-        try existing(path, followFinal: followSymlinks, "lookup").entry
+        try existing(path, followFinal: followSymlinks, "lookup", liveParent: false).entry
     }
 
     /// `stat(2)`/`lstat(2)` of a merged path.
     public func status(of path: String, followSymlinks: Bool = false) throws(SystemError) -> FileStatus {
-        try existing(path, followFinal: followSymlinks, "statx").entry.status!
+        try existing(path, followFinal: followSymlinks, "statx", liveParent: false).entry.status!
     }
 
     /// `readlink(2)`.
