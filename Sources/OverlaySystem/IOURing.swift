@@ -54,21 +54,7 @@ public final class IOURing {
 
     /// `/proc/sys/kernel/io_uring_disabled`: 0 allows everyone, 1 a group, 2 no one. nil if absent.
     public static var disabledSysctl: Int? {
-        guard let fd = try? FileDescriptor.open("/proc/sys/kernel/io_uring_disabled", .readOnly) else { return nil }
-        defer { fd.closeIgnoringErrors() }
-        var bytes = [UInt8](repeating: 0, count: 16)
-        let n = Glibc.pread(fd.rawValue, &bytes, bytes.count, 0)
-        guard n >= 0 else { return nil }
-        return Int(String(decoding: bytes[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        guard let bytes = try? Host.readFile("/proc/sys/kernel/io_uring_disabled") else { return nil }
+        return Int(String(decoding: bytes, as: UTF8.self).filter(\.isNumber))
     }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: Whitespace) -> String {
-        var s = Substring(self)
-        while let c = s.first, c.isWhitespace { s.removeFirst() }
-        while let c = s.last, c.isWhitespace { s.removeLast() }
-        return String(s)
-    }
-    fileprivate enum Whitespace { case whitespacesAndNewlines }
 }
