@@ -21,7 +21,7 @@ public final class IOURingCopyEngine: CopyEngine {
     private let buffers: IOURingBuffers
     /// The request table: what each buffer slot is copying. A request's `user_data` is its slot
     /// and operation (``Tag``), so a completion finds its chunk here.
-    private var requests: [Request]
+    private var requests: [CopySlot]
     /// Whether this copy sets IOSQE_ASYNC on its reads (see `copy`).
     private var asyncReadsThisCopy = false
 
@@ -37,7 +37,7 @@ public final class IOURingCopyEngine: CopyEngine {
             // pages on every request; `method` tells which ran.
             try? buffers.register(with: ring)
         }
-        requests = Array(repeating: Request(), count: options.queueDepth)
+        requests = Array(repeating: CopySlot(), count: options.queueDepth)
     }
 
     public var capabilities: CopyEngineCapabilities {
@@ -48,7 +48,7 @@ public final class IOURingCopyEngine: CopyEngine {
         var extents = try DataExtents(of: source, length: length, skipHoles: options.skipHoles)
         try extents.sizeDestination(destination)
         var wave = Wave(fsync: options.fsync)
-        for slot in requests.indices { requests[slot] = Request() }
+        for slot in requests.indices { requests[slot] = CopySlot() }
         // IOSQE_ASYNC hands each read to an io-wq worker, which pays off only when several chunks
         // can overlap; a copy of one block or less runs faster inline (no thread wake-up).
         asyncReadsThisCopy = self.options.asyncReads && length > Int64(self.options.blockSize)
@@ -57,11 +57,11 @@ public final class IOURingCopyEngine: CopyEngine {
             // Start: a free slot takes the next chunk; a busy one queues its next step.
             var queued = 0
             for slot in requests.indices where wave.failure == nil {
-                if requests[slot].isDone { requests[slot] = Request() }
+                if requests[slot].isDone { requests[slot] = CopySlot() }
                 if requests[slot].chunk == nil, wave.startsChunks {
                     do {
                         if let chunk = try extents.nextChunk(maximumLength: self.options.blockSize) {
-                            requests[slot] = Request(chunk: chunk)
+                            requests[slot] = CopySlot(chunk: chunk)
                         } else {
                             wave.chunksLeft = false
                         }
@@ -167,23 +167,6 @@ public final class IOURingCopyEngine: CopyEngine {
 // MARK: - State
 
 extension IOURingCopyEngine {
-    /// One buffer slot's chunk and how far it has got.
-    struct Request {
-        /// The source (and destination) range; nil when the slot is free.
-        var chunk: Range<Int64>?
-        /// Bytes read into the slot so far.
-        var filled = 0
-        /// Bytes of the slot written out so far.
-        var written = 0
-        /// A read returned 0: the chunk ends at `filled`.
-        var sourceEnded = false
-
-        /// Whether nothing remains to read for this chunk.
-        var readComplete: Bool { sourceEnded || filled == (chunk?.count ?? 0) }
-        /// Whether everything read has been written and nothing remains to read.
-        var isDone: Bool { chunk != nil && readComplete && written == filled }
-    }
-
     /// `user_data`: the slot in the high bits, the operation in the low two.
     struct Tag {
         enum Operation: UInt64 { case read = 0, write = 1, fsync = 2 }

@@ -18,7 +18,7 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
     private var pipes: [(read: FileDescriptor, write: FileDescriptor)] = []
     /// The bytes a pipe is known to hold (the smallest `F_SETPIPE_SZ` granted): the chunk size.
     private var chunkSize: Int
-    private var requests: [Request]
+    private var requests: [CopySlot]
 
     /// Sets up the ring and the pipes; throws ``CopyEngineError/unsupported(reason:)`` when the
     /// kernel has no `IORING_OP_SPLICE` (before 5.7).
@@ -28,7 +28,7 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
         ring = try IOURing(entries: UInt32(2 * options.queueDepth + 1))
         guard ring.supportsSplice else { throw CopyEngineError.unsupported(reason: "this kernel has no IORING_OP_SPLICE (needs Linux 5.7)") }
         chunkSize = options.blockSize
-        requests = Array(repeating: Request(), count: options.queueDepth)
+        requests = Array(repeating: CopySlot(), count: options.queueDepth)
         try openPipes()
     }
 
@@ -40,17 +40,17 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
         var extents = try DataExtents(of: source, length: length, skipHoles: options.skipHoles)
         try extents.sizeDestination(destination)
         var wave = IOURingCopyEngine.Wave(fsync: options.fsync)
-        for slot in requests.indices { requests[slot] = Request() }
+        for slot in requests.indices { requests[slot] = CopySlot() }
 
         while true {
             // Start: a free slot takes the next chunk; a busy one queues its next step.
             var queued = 0
             for slot in requests.indices where wave.failure == nil {
-                if requests[slot].isDone { requests[slot] = Request() }
+                if requests[slot].isDone { requests[slot] = CopySlot() }
                 if requests[slot].chunk == nil, wave.startsChunks {
                     do {
                         if let chunk = try extents.nextChunk(maximumLength: chunkSize) {
-                            requests[slot] = Request(chunk: chunk)
+                            requests[slot] = CopySlot(chunk: chunk)
                         } else {
                             wave.chunksLeft = false
                         }
@@ -182,18 +182,5 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
             pipe.write.closeIgnoringErrors()
         }
         pipes.removeAll()
-    }
-}
-
-extension IOURingSpliceCopyEngine {
-    /// One pipe slot's chunk: `filled` bytes spliced into the pipe, `written` spliced out.
-    struct Request {
-        var chunk: Range<Int64>?
-        var filled = 0
-        var written = 0
-        var sourceEnded = false
-
-        var readComplete: Bool { sourceEnded || filled == (chunk?.count ?? 0) }
-        var isDone: Bool { chunk != nil && readComplete && written == filled }
     }
 }
