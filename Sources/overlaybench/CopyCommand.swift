@@ -74,17 +74,11 @@ struct CopyCommand: ParsableCommand {
         configuration.ioURing = try ioURingOptions()
         configuration.includeMemcpy = memcpy
         configuration.seed = options.seed
-        let kinds = try options.filesystems()
-        let fsSize = try options.filesystemSize()
-        try ProbeRunner(options: options, requireBackends: false).run { session in
-            try session.forEachFilesystem(kinds, size: fsSize) { kind, directory in
-                var configuration = configuration
-                configuration.fs = kind.rawValue
-                let probe = CopyProbe(configuration: configuration, log: session.log)
-                try session.checkSpace(probe.estimatedBytes(), in: directory)
-                try probe.run(in: directory, book: session.book)
-            }
-        }
+        try ProbeRunner(options: options, requireBackends: false).run(eachFilesystem: { fs, log in
+            var configuration = configuration
+            configuration.fs = fs
+            return CopyProbe(configuration: configuration, log: log)
+        })
     }
 }
 

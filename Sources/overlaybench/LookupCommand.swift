@@ -76,16 +76,10 @@ struct LookupCommand: ParsableCommand {
         configuration.readdirWidth = readdirWidth
         configuration.widths = try Self.parseInts(widths, "--widths")
         configuration.widthDepth = widthDepth
-        let kinds = try options.filesystems()
-        let fsSize = try options.filesystemSize()
-        try ProbeRunner(options: options).run { session in
-            try session.forEachFilesystem(kinds, size: fsSize) { kind, directory in
-                var configuration = configuration
-                configuration.fs = kind.rawValue
-                let probe = LookupProbe(configuration: configuration, backends: try options.variants(), log: session.log)
-                try session.checkSpace(probe.estimatedBytes(), in: directory)
-                try probe.run(in: directory, book: session.book, mounts: &session.mounts)
-            }
-        }
+        try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
+            var configuration = configuration
+            configuration.fs = fs
+            return LookupProbe(configuration: configuration, backends: try options.variants(), log: log)
+        })
     }
 }

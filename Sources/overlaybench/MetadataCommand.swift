@@ -68,16 +68,10 @@ struct MetadataCommand: ParsableCommand {
         configuration.seed = options.seed
         var options = options
         if options.mountOptions.isEmpty { options.mountOptions = Self.defaultOptionSets }
-        let kinds = try options.filesystems()
-        let fsSize = try options.filesystemSize()
-        try ProbeRunner(options: options).run { session in
-            try session.forEachFilesystem(kinds, size: fsSize) { kind, directory in
-                var configuration = configuration
-                configuration.fs = kind.rawValue
-                let probe = MetadataProbe(configuration: configuration, backends: try options.variants(), log: session.log)
-                try session.checkSpace(probe.estimatedBytes(), in: directory)
-                try probe.run(in: directory, book: session.book, mounts: &session.mounts)
-            }
-        }
+        try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
+            var configuration = configuration
+            configuration.fs = fs
+            return MetadataProbe(configuration: configuration, backends: try options.variants(), log: log)
+        })
     }
 }

@@ -48,16 +48,10 @@ struct ReadCommand: ParsableCommand {
         configuration.warmup = options.warmup
         configuration.caches = try CacheState.parseList(options.cache)
         configuration.seed = options.seed
-        let kinds = try options.filesystems()
-        let fsSize = try options.filesystemSize()
-        try ProbeRunner(options: options).run { session in
-            try session.forEachFilesystem(kinds, size: fsSize) { kind, directory in
-                var configuration = configuration
-                configuration.fs = kind.rawValue
-                let probe = ReadProbe(configuration: configuration, backends: try options.variants(), log: session.log)
-                try session.checkSpace(probe.estimatedBytes(), in: directory)
-                try probe.run(in: directory, book: session.book, mounts: &session.mounts)
-            }
-        }
+        try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
+            var configuration = configuration
+            configuration.fs = fs
+            return ReadProbe(configuration: configuration, backends: try options.variants(), log: log)
+        })
     }
 }

@@ -140,17 +140,11 @@ struct CopyUpCommand: ParsableCommand {
         configuration.sparse = sparse
         configuration.jobs = jobs
         configuration.jobsMode = CopyUpProbe.JobsMode(rawValue: jobsMode) ?? .distinct
-        let kinds = try options.filesystems()
-        let fsSize = try options.filesystemSize()
-        try ProbeRunner(options: options).run { session in
-            try session.forEachFilesystem(kinds, size: fsSize) { kind, directory in
-                var configuration = configuration
-                configuration.fs = kind.rawValue
-                let probe = CopyUpProbe(configuration: configuration, backends: try options.variants(), log: session.log)
-                try session.checkSpace(probe.estimatedBytes(), in: directory)
-                try probe.run(in: directory, book: session.book, mounts: &session.mounts)
-            }
-        }
+        try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
+            var configuration = configuration
+            configuration.fs = fs
+            return CopyUpProbe(configuration: configuration, backends: try options.variants(), log: log)
+        })
     }
 }
 
@@ -160,6 +154,20 @@ struct ProbeRunner {
     let options: RunOptions
     /// False for probes that use no overlay backend (the copy engines).
     var requireBackends = true
+
+    /// Runs the probe `make` builds once per `--fs` filesystem (it is given the filesystem's
+    /// name and the session's log), after checking the space each run needs.
+    func run(eachFilesystem make: (_ fs: String, _ log: ProgressLog) throws -> any Probe) throws {
+        let kinds = try options.filesystems()
+        let size = try options.filesystemSize()
+        try run { session in
+            try session.forEachFilesystem(kinds, size: size) { kind, directory in
+                let probe = try make(kind.rawValue, session.log)
+                try session.checkSpace(probe.estimatedBytes(), in: directory)
+                try probe.run(in: directory, book: session.book, mounts: &session.mounts)
+            }
+        }
+    }
 
     func run(_ probe: (RunSession) throws -> Void) throws {
         try ExitStatus.reporting {
