@@ -150,4 +150,20 @@ static inline void cl_sqe_set_flags(struct io_uring_sqe *sqe, unsigned flags) { 
 static inline void cl_sqe_set_data64(struct io_uring_sqe *sqe, uint64_t data) { sqe->user_data = data; }
 static inline uint64_t cl_cqe_get_data64(const struct io_uring_cqe *cqe) { return cqe->user_data; }
 
+// The CPU this thread runs on (sched_getcpu(3), declared only under _GNU_SOURCE); -1 and errno on failure.
+extern int sched_getcpu(void);
+static inline int cl_current_cpu(void) { return sched_getcpu(); }
+
+// io_uring_register_iowq_aff(3) with a set of one CPU. CPU_ZERO and CPU_SET exist only under
+// _GNU_SOURCE; this sets the bit in glibc's layout (an array of unsigned longs).
+static inline int cl_register_iowq_cpu(struct io_uring *ring, int cpu) {
+    cpu_set_t set;
+    unsigned long *bits = (unsigned long *)&set;
+    const int per = 8 * (int)sizeof(unsigned long);
+    if (cpu < 0 || cpu >= 8 * (int)sizeof(set)) return -EINVAL;
+    for (size_t i = 0; i < sizeof(set) / sizeof(unsigned long); i++) bits[i] = 0;
+    bits[cpu / per] |= 1UL << (cpu % per);
+    return io_uring_register_iowq_aff(ring, sizeof(set), &set);
+}
+
 #endif

@@ -28,6 +28,24 @@ public final class IOURing {
         ring.deallocate()
     }
 
+    /// Runs this ring's io-wq workers on `cpu` only (`io_uring_register_iowq_aff(3)`, 5.14+).
+    public func restrictWorkers(toCPU cpu: Int) throws(SystemError) {
+        let rc = cl_register_iowq_cpu(ring, Int32(cpu))
+        if rc < 0 { throw SystemError("io_uring_register_iowq_aff", errno: Errno(rawValue: -rc)) }
+    }
+
+    /// Lets this ring's io-wq workers run on any CPU again (`io_uring_unregister_iowq_aff(3)`).
+    public func releaseWorkers() throws(SystemError) {
+        let rc = io_uring_unregister_iowq_aff(ring)
+        if rc < 0 { throw SystemError("io_uring_unregister_iowq_aff", errno: Errno(rawValue: -rc)) }
+    }
+
+    /// The CPU the calling thread is running on (`sched_getcpu(3)`), or nil if unknown.
+    public static var currentCPU: Int? {
+        let cpu = cl_current_cpu()
+        return cpu < 0 ? nil : Int(cpu)
+    }
+
     /// Whether the kernel supports `opcode` (`io_uring_get_probe_ring(3)`).
     public func supports(opcode: UInt8) -> Bool {
         guard let probe = io_uring_get_probe_ring(ring) else { return false }

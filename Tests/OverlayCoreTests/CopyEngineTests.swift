@@ -278,6 +278,30 @@ struct IOURingCopyEngineTests {
         }
     }
 
+    /// A known status that leaves no room for holes skips the SEEK_DATA/SEEK_HOLE walk; one
+    /// with holes still walks them, so the holes survive the copy.
+    @Test func aDenseSourceIsOneExtentWithoutSeeking() throws {
+        try withTemporaryDirectory { directory in
+            for layout in [SourceLayout.unaligned, .sparse] {
+                let path = "\(directory)/\(layout)"
+                try CopyFixture.makeSource(layout, at: path)
+                let source = try FileDescriptor.open(path, .readOnly)
+                defer { source.closeIgnoringErrors() }
+                let status = try source.status()
+                var extents = try DataExtents(of: source, length: layout.size, options: CopyOptions(skipHoles: true, sourceStatus: status))
+                var ranges: [Range<Int64>] = []
+                while let extent = try extents.next() { ranges.append(extent) }
+                if DataExtents.isDense(status) {
+                    #expect(ranges == [0..<layout.size], "\(layout)")
+                    #expect(extents.syscalls == 0, "\(layout)")
+                } else {
+                    #expect(ranges.count > 1, "\(layout): the holes were not skipped")
+                    #expect(extents.syscalls > 0, "\(layout)")
+                }
+            }
+        }
+    }
+
     @Test func rejectsOversizedBuffers() throws {
         #expect(throws: CopyEngineError.self) { try IOURingCopyOptions(queueDepth: 128, blockSize: 1 << 20).validate() }
         #expect(throws: CopyEngineError.self) { try IOURingCopyOptions(queueDepth: 4, blockSize: 1000).validate() }

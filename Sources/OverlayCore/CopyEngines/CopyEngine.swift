@@ -40,10 +40,15 @@ public struct CopyOptions: Sendable, Hashable {
     public var skipHoles: Bool
     /// `fsync(2)` the destination before returning (copy-up does, unless `volatile`).
     public var fsync: Bool
+    /// The source's status when the caller has it already (copy-up's lookup does): it saves a
+    /// `statx(2)`, and a source with no room for holes (allocated bytes ≥ size) is copied as one
+    /// extent without the `SEEK_DATA`/`SEEK_HOLE` walk. Only for a source that does not change.
+    public var sourceStatus: FileStatus?
 
-    public init(skipHoles: Bool = false, fsync: Bool = false) {
+    public init(skipHoles: Bool = false, fsync: Bool = false, sourceStatus: FileStatus? = nil) {
         self.skipHoles = skipHoles
         self.fsync = fsync
+        self.sourceStatus = sourceStatus
     }
 }
 
@@ -56,7 +61,9 @@ public struct CopyResult: Sendable, Hashable {
     /// falls back, e.g. `copy_file_range` to `sendfile` across filesystems.
     public var method: String
     /// The syscalls made, counting each `io_uring_enter(2)` as one. For a given file layout and
-    /// engine configuration this is deterministic, so benchmarks can put thresholds on it.
+    /// engine configuration this is deterministic, so benchmarks can put thresholds on it; the
+    /// `io_uring_register(2)` that places a ring's workers is left out, since it depends on the
+    /// CPU the thread ran on and the copy before, not on this copy.
     public var syscalls: Int
 
     public init(bytesCopied: Int64, method: String, syscalls: Int) {

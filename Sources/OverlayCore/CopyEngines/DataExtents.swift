@@ -21,15 +21,36 @@ public struct DataExtents {
 
     /// Starts a walk of `source` over `0..<length`.
     public init(of source: FileDescriptor, length: Int64, skipHoles: Bool) throws(SystemError) {
+        try self.init(of: source, length: length, options: CopyOptions(skipHoles: skipHoles))
+    }
+
+    /// Starts a walk of `source` over `0..<length` as `options` ask. With hole skipping and a
+    /// known ``CopyOptions/sourceStatus`` that leaves no room for holes, the walk is the one
+    /// range up to the source's size, with no `lseek(2)` and no `ftruncate(2)`.
+    public init(of source: FileDescriptor, length: Int64, options: CopyOptions) throws(SystemError) {
         precondition(length >= 0, "a copy length cannot be negative")
         self.source = source
-        self.skipHoles = skipHoles
-        if skipHoles {
-            end = min(length, try source.status().size)
-            syscalls += 1
-        } else {
+        guard options.skipHoles else {
+            skipHoles = false
             end = length
+            return
         }
+        let status: FileStatus
+        if let known = options.sourceStatus {
+            status = known
+        } else {
+            status = try source.status()
+            syscalls += 1
+        }
+        end = min(length, status.size)
+        skipHoles = !Self.isDense(status)
+    }
+
+    /// Whether a file has all of its bytes allocated, so it has no hole to skip. A file whose
+    /// allocation also runs past its end may still hold a hole; copying it as data keeps its
+    /// bytes and loses only that hole, never data.
+    public static func isDense(_ status: FileStatus) -> Bool {
+        status.allocatedBytes >= status.size
     }
 
     /// The next whole data extent, or nil when none is left before ``end``.

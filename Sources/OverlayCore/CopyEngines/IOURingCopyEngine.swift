@@ -24,6 +24,7 @@ public final class IOURingCopyEngine: CopyEngine {
     private var requests: [CopySlot]
     /// Whether this copy sets IOSQE_ASYNC on its reads (see `copy`).
     private var asyncReadsThisCopy = false
+    private var workers = IOURingWorkerPlacement()
 
     /// Sets up the ring (2 × queue depth + 1 entries) and the buffers; throws `SystemError` when
     /// io_uring is unavailable and ``CopyEngineError/invalidOptions(reason:)`` for bad options.
@@ -52,6 +53,8 @@ public final class IOURingCopyEngine: CopyEngine {
         // IOSQE_ASYNC hands each read to an io-wq worker, which pays off only when several chunks
         // can overlap; a copy of one block or less runs faster inline (no thread wake-up).
         asyncReadsThisCopy = self.options.asyncReads && length > Int64(self.options.blockSize)
+        // The linked write of a single block goes to io-wq on its own: keep it on this CPU.
+        workers.place(ring, local: extents.end <= Int64(self.options.blockSize))
 
         while true {
             // Start: a free slot takes the next chunk; a busy one queues its next step.

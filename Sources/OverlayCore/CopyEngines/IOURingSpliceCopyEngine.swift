@@ -19,6 +19,7 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
     /// The bytes a pipe is known to hold (the smallest `F_SETPIPE_SZ` granted): the chunk size.
     private var chunkSize: Int
     private var requests: [CopySlot]
+    private var workers = IOURingWorkerPlacement()
 
     /// Sets up the ring and the pipes; throws ``CopyEngineError/unsupported(reason:)`` when the
     /// kernel has no `IORING_OP_SPLICE` (before 5.7).
@@ -37,10 +38,12 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
     public var capabilities: CopyEngineCapabilities { [.holes, .ioURing, .needsPipe] }
 
     public func copy(from source: FileDescriptor, to destination: FileDescriptor, length: Int64, options: CopyOptions) throws -> CopyResult {
-        var extents = try DataExtents(of: source, length: length, skipHoles: options.skipHoles)
+        var extents = try DataExtents(of: source, length: length, options: options)
         try extents.sizeDestination(destination)
         var wave = IOURingCopyEngine.Wave(fsync: options.fsync)
         for slot in requests.indices { requests[slot] = CopySlot() }
+        // Splices always run in io-wq; one chunk has nothing to overlap, so it stays on this CPU.
+        workers.place(ring, local: extents.end <= Int64(chunkSize))
 
         while true {
             // Start: a free slot takes the next chunk; a busy one queues its next step.

@@ -10,7 +10,7 @@ public struct SendfileCopyEngine: CopyEngine {
     public var capabilities: CopyEngineCapabilities { [.holes] }
 
     public func copy(from source: FileDescriptor, to destination: FileDescriptor, length: Int64, options: CopyOptions) throws -> CopyResult {
-        var extents = try DataExtents(of: source, length: length, skipHoles: options.skipHoles)
+        var extents = try DataExtents(of: source, length: length, options: options)
         try extents.sizeDestination(destination)
         var syscalls = 0
         var copied: Int64 = 0
