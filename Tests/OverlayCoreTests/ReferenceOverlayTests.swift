@@ -212,4 +212,89 @@ private func exists(_ path: String) -> Bool {
             #expect(try read(FileDescriptor.open(upper, .readOnly)) == "metadata first")
         }
     }
+
+    // The lookup caches (open upper directories, absences, opaque marks) must never outlive the
+    // namespace change that makes them wrong: each test warms them first.
+
+    /// An upper directory renamed away and made again: a handle cached for the old one would
+    /// put the new file into the renamed directory.
+    @Test func aRenamedUpperDirectoryIsNotReachedThroughItsOldName() throws {
+        try withTemporaryDirectory { base in
+            let layers = try Layers(base)
+            let overlay = try layers.overlay()
+            try overlay.makeDirectory("u", mode: 0o755)
+            try overlay.open("u/a", [.writeOnly, .create]).closeIgnoringErrors()
+            _ = try overlay.lookup("u/a")
+            try overlay.rename("u", to: "v")
+            try overlay.makeDirectory("u", mode: 0o755)
+            try overlay.open("u/b", [.writeOnly, .create]).closeIgnoringErrors()
+            #expect(exists(layers.upper + "/u/b") && !exists(layers.upper + "/v/b"), "u/b was created through a stale handle")
+            #expect(failure { () throws(SystemError) in _ = try overlay.lookup("u/a") } == .noSuchFileOrDirectory)
+            #expect(try overlay.lookup("v/a").upper != nil)
+        }
+    }
+
+    /// A name looked up (and found absent in upper) before a copy-up is found in upper after it,
+    /// while the rest of what was learned stays correct.
+    @Test func aCopyUpReplacesTheAbsenceItsLookupCached() throws {
+        try withTemporaryDirectory { base in
+            let layers = try Layers(base)
+            try layers.make("l0/d")
+            try layers.write("l0/d/f", "lower")
+            try layers.write("l0/d/g", "other")
+            let overlay = try layers.overlay()
+            #expect(try overlay.lookup("d/f").upper == nil)
+            #expect(try overlay.lookup("d/g").upper == nil)
+            let fd = try overlay.open("d/f", .writeOnly)
+            try fd.writeAll(Array("upper".utf8), at: 0)
+            fd.closeIgnoringErrors()
+            #expect(try overlay.lookup("d/f").upper != nil)
+            #expect(try read(overlay.open("d/f", .readOnly)) == "upper")
+            #expect(try overlay.lookup("d/g").upper == nil)
+            #expect(try read(overlay.open("d/g", .readOnly)) == "other")
+        }
+    }
+
+    /// A directory whose opaque mark was read (absent) and that is then removed and made
+    /// again is opaque: the lower names under it disappear.
+    @Test(Gate.root.trait) func aRecreatedDirectoryHidesTheLowerNamesItsLookupsSaw() throws {
+        try Gate.root.require()
+        try withTemporaryDirectory { base in
+            let layers = try Layers(base)
+            try layers.make("l1/d")
+            try layers.write("l1/d/f", "x")
+            let overlay = try layers.overlay()
+            try overlay.makeDirectory("d/sub", mode: 0o755)
+            #expect(try overlay.lookup("d/f").lowers.count == 1)
+            try overlay.removeDirectory("d/sub")
+            try overlay.unlink("d/f")
+            try overlay.removeDirectory("d")
+            try overlay.makeDirectory("d", mode: 0o755)
+            #expect(failure { () throws(SystemError) in _ = try overlay.lookup("d/f") } == .noSuchFileOrDirectory)
+            #expect(try overlay.directoryEntries("d").isEmpty)
+        }
+    }
+
+    /// Copy-up gives the copy the source's owner, mode and times whether or not the temporary
+    /// was made with them.
+    @Test func copyUpKeepsModeAndTimes() throws {
+        try withTemporaryDirectory { base in
+            let layers = try Layers(base)
+            try layers.write("l0/x", "exec", mode: 0o751)
+            try layers.write("l0/p", "private", mode: 0o600)
+            let times = Timestamp(seconds: 1_000_000_000, nanoseconds: 123_456_789)
+            for name in ["x", "p"] {
+                try FileDescriptor.currentWorkingDirectory.setTimes(layers.base + "/l0/" + name, access: times, modification: times)
+            }
+            let overlay = try layers.overlay()
+            for name in ["x", "p"] {
+                let lower = try FileDescriptor.currentWorkingDirectory.status(of: layers.base + "/l0/" + name)
+                try overlay.open(name, .writeOnly).closeIgnoringErrors()
+                let upper = try FileDescriptor.currentWorkingDirectory.status(of: layers.upper + "/" + name)
+                #expect(upper.permissions == lower.permissions, "\(name)")
+                #expect(upper.uid == lower.uid && upper.gid == lower.gid, "\(name)")
+                #expect(upper.modificationTime == lower.modificationTime, "\(name)")
+            }
+        }
+    }
 }

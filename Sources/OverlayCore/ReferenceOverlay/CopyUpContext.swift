@@ -23,7 +23,7 @@ struct CopyUpContext {
     let sourceLayer: ReferenceLayer
     var status: FileStatus { source.status }
     /// The upper directory that receives the copy, open `O_PATH`.
-    let upperParent: FileDescriptor
+    let upperParent: DirectoryHandle
     /// Copy metadata only and mark the file `trusted.overlay.metacopy`.
     let metacopy: Bool
     /// Bytes of data to copy: the file's size, or 0 for ``CopyUpData/truncated``.
@@ -33,11 +33,13 @@ struct CopyUpContext {
     /// anything else under ``temporaryName`` in the work directory.
     var temporary: FileDescriptor?
     var temporaryName: String?
+    /// The source, open for reading, once the data phase has opened it.
+    var sourceFile: FileDescriptor?
 
     var usesTmpfile: Bool { status.type == .regular }
 
     func close() {
         temporary?.closeIgnoringErrors()
-        upperParent.closeIgnoringErrors()
+        sourceFile?.closeIgnoringErrors()
     }
 }

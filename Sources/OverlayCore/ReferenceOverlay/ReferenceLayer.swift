@@ -9,38 +9,64 @@ struct ReferenceLayer {
     let index: Int
     let path: String
     let root: FileDescriptor
+    /// Where ``directory(_:)`` finds directories already open.
+    let directories: DirectorySource
+
+    /// The caches of open directories: the upper layer's lookup cache, or the one shared by the
+    /// lower layers.
+    enum DirectorySource {
+        case upper(UpperLookupCache)
+        case lower(LowerDirectoryCache)
+        case none
+    }
 
     var isUpper: Bool { index == 0 }
 
     static let confined: ResolveFlags = [.beneath, .noSymlinks, .noMagicLinks]
 
-    init(index: Int, path: String) throws(SystemError) {
+    init(index: Int, path: String, directories: DirectorySource = .none) throws(SystemError) {
         self.index = index
         self.path = path
+        self.directories = directories
         root = try FileDescriptor.open(path, [.path, .directory])
     }
 
-    /// Opens `relative` (a layer path without symlinks; "" is the root) with `flags`.
+    /// Opens `relative` (a layer path without symlinks; "" is the root) with `flags`: beneath
+    /// its parent when that is open already, else beneath the root.
     func open(_ relative: String, _ flags: OpenFlags, mode: UInt32 = 0) throws(SystemError) -> FileDescriptor {
         // openat2(2) refuses a mode without O_CREAT or O_TMPFILE.
         let creates = flags.contains(.create) || flags.contains(.temporaryFile)
+        if case .none = directories {} else if relative.contains("/") {
+            return try withParent(relative) { directory, name throws(SystemError) in
+                try FileDescriptor.open(name, flags.union(.noFollow), mode: creates ? mode : 0, relativeTo: directory, resolve: Self.confined)
+            }
+        }
         return try FileDescriptor.open(relative.isEmpty ? "." : relative, flags.union(.noFollow), mode: creates ? mode : 0,
                                 relativeTo: root, resolve: Self.confined)
     }
 
-    /// The directory that holds `relative`, open `O_PATH`, and the last component's name. The
-    /// caller closes the descriptor unless it is ``root``.
-    func parent(of relative: String) throws(SystemError) -> (directory: FileDescriptor, name: String) {
-        guard let slash = relative.lastIndex(of: "/") else { return (root, relative) }
-        let directory = try open(String(relative[..<slash]), [.path, .directory])
-        return (directory, String(relative[relative.index(after: slash)...]))
+    /// The directory `relative` open `O_PATH`: from ``cache`` when this layer has one, else
+    /// opened now and closed when the handle goes.
+    func directory(_ relative: String) throws(SystemError) -> DirectoryHandle {
+        if relative.isEmpty { return DirectoryHandle(borrowing: root) }
+        let openDirectory = { () throws(SystemError) -> FileDescriptor in
+            try FileDescriptor.open(relative, [.path, .directory, .noFollow], mode: 0, relativeTo: root, resolve: Self.confined)
+        }
+        switch directories {
+        case .upper(let cache): return try cache.directory(relative, since: cache.ticket(), open: openDirectory)
+        case .lower(let cache): return try cache.directory(relative, layer: index, open: openDirectory)
+        case .none: return DirectoryHandle(try openDirectory())
+        }
     }
 
-    /// Runs `body` with the parent directory of `relative` and the last component's name.
+    /// Runs `body` with the parent directory of `relative`, open `O_PATH`, and the last
+    /// component's name.
     func withParent<T>(_ relative: String, _ body: (FileDescriptor, String) throws(SystemError) -> T) throws(SystemError) -> T {
-        let (directory, name) = try parent(of: relative)
-        defer { if directory != root { directory.closeIgnoringErrors() } }
-        return try body(directory, name)
+        guard let slash = relative.lastIndex(of: "/") else { return try body(root, relative) }
+        let handle = try directory(String(relative[..<slash]))
+        // The handle, not the cache, keeps the descriptor open until `body` is done with it.
+        defer { withExtendedLifetime(handle) {} }
+        return try body(handle.descriptor, String(relative[relative.index(after: slash)...]))
     }
 
     /// `statx(2)` of `relative`, not following a final symlink; nil when nothing is there.

@@ -12,25 +12,39 @@ extension ReferenceOverlay {
     /// waited finds the upper file and returns it.
     @discardableResult
     public func copyUp(_ path: String, data: CopyUpData) throws(SystemError) -> MergedEntry {
-        try copyUpAncestors(of: path)
+        try copyUp(path, data: data, parent: nil)
+    }
+
+    /// ``copyUp(_:data:)`` with the merged parent a resolution already found: when that is in
+    /// upper, the ancestors need no walk.
+    func copyUp(_ path: String, data: CopyUpData, parent known: MergedEntry?) throws(SystemError) -> MergedEntry {
+        let parent: MergedEntry
+        if let known, known.upper != nil, known.path == parentPath(path) {
+            parent = known
+        } else {
+            parent = try copyUpAncestors(of: path)
+        }
+        guard !path.isEmpty else { return try rootEntry() }
+        let name = lastComponent(path)
         return try copyUpLocks.withLock(path) { () throws(SystemError) -> MergedEntry in
-            let entry = try lookupPath(path)
+            let entry = try lookup(name, in: parent)
+            guard entry.exists else { throw SystemError("copy-up", path: path, errno: .noSuchFileOrDirectory) }
             if entry.upper != nil {
-                if entry.metacopy && data != .metadata { try copyUpMetacopyData(entry, truncated: data == .truncated) }
-                return entry.metacopy && data != .metadata ? try lookupPath(path) : entry
+                guard entry.metacopy && data != .metadata else { return entry }
+                try copyUpMetacopyData(entry, truncated: data == .truncated)
+                return try lookup(name, in: parent)
             }
-            try copyUpOne(entry, data: data)
-            return try lookupPath(path)
+            if let copied = try copyUpOne(entry, data: data) { return copied }
+            return try lookup(name, in: parent)
         }
     }
 
     /// Every directory above `path` that is not in upper yet is copied up, from the top down
-    /// (`ovl_copy_up_flags` walks up to the first upper ancestor, then copies down).
-    func copyUpAncestors(of path: String) throws(SystemError) {
-        // Creates upper directories: names that lookups may have recorded as absent.
-        upperVerdicts.invalidate()
-        defer { upperVerdicts.invalidate() }
-        var parent = try rootEntry()
+    /// (`ovl_copy_up_flags` walks up to the first upper ancestor, then copies down); returns
+    /// `path`'s parent, now in upper.
+    func copyUpAncestors(of path: String) throws(SystemError) -> MergedEntry {
+        // Only a lookup passes through the root here: its status is not needed.
+        var parent = try rootEntry(liveStatus: false)
         for component in Self.components(parentPath(path)) {
             var entry = try lookup(component, in: parent)
             if entry.upper == nil {
@@ -43,13 +57,17 @@ extension ReferenceOverlay {
             guard entry.isDirectory else { throw SystemError("copy-up", path: path, errno: .notDirectory) }
             parent = entry
         }
+        return parent
     }
 
     /// Copies one lower-only entry whose parent is already in upper (`ovl_copy_up_one`).
-    func copyUpOne(_ entry: MergedEntry, data: CopyUpData) throws(SystemError) {
+    /// Returns the entry as a lookup would now find it when that is known without one: a
+    /// regular file copied whole is its upper file alone. Otherwise nil.
+    @discardableResult
+    func copyUpOne(_ entry: MergedEntry, data: CopyUpData) throws(SystemError) -> MergedEntry? {
         guard let source = entry.lowers.first else { throw SystemError("copy-up", path: entry.path, errno: .noSuchFileOrDirectory) }
         let isRegular = source.status.type == .regular
-        let upperParent = try upperLayer.open(parentPath(entry.path), [.path, .directory])
+        let upperParent = try upperLayer.directory(parentPath(entry.path))
         var context = CopyUpContext(
             path: entry.path, name: lastComponent(entry.path), source: source, sourceLayer: layers[source.layer],
             upperParent: upperParent,
@@ -62,6 +80,10 @@ extension ReferenceOverlay {
         try copyAttributes(&context)
         try syncTemporary(&context)
         try install(&context)
+        guard context.usesTmpfile, !context.metacopy, let installed = context.temporary else { return nil }
+        var upper = MergedEntry(path: entry.path)
+        upper.upper = LayerEntry(layer: 0, path: entry.path, status: try installed.status())
+        return upper
     }
 
     // MARK: - Phases
@@ -72,7 +94,10 @@ extension ReferenceOverlay {
     func prepareTemporary(_ context: inout CopyUpContext) throws(SystemError) {
         switch context.status.type {
         case .regular:
-            context.temporary = try FileDescriptor.open(".", [.temporaryFile, .readWrite], mode: 0o600, relativeTo: work)
+            // With the source's permission bits (less the umask): it has no name until it is
+            // installed, and usually copyAttributes(_:) then has no mode to change.
+            context.temporary = try FileDescriptor.open(
+                ".", [.temporaryFile, .readWrite], mode: context.status.permissions & 0o777, relativeTo: work)
         case .directory:
             let name = temporaryName()
             try work.makeDirectory(name, mode: 0o700)
@@ -100,11 +125,13 @@ extension ReferenceOverlay {
         }
         guard context.length > 0 else { return }
         let source = try context.sourceLayer.open(context.source.path, [.readOnly])
-        defer { source.closeIgnoringErrors() }
+        context.sourceFile = source
         let length = context.length
+        // The lower layers do not change, so the lookup's status stands for the source's.
+        let options = CopyOptions(skipHoles: true, fsync: false, sourceStatus: context.status)
         _ = try engines.withEngine(path: context.path) { engine in
             // fsync waits for syncTemporary(_:), after the attributes, as since 6.12.
-            try engine.copy(from: source, to: destination, length: length, options: CopyOptions(skipHoles: true, fsync: false))
+            try engine.copy(from: source, to: destination, length: length, options: options)
         }
     }
 
@@ -112,12 +139,20 @@ extension ReferenceOverlay {
     /// because writing data clears `security.capability`. A metacopy is marked with an empty
     /// `trusted.overlay.metacopy`, as `ovl_set_metacopy_xattr` writes without a digest.
     func copyXattrs(_ context: inout CopyUpContext) throws(SystemError) {
-        let names = try context.sourceLayer.withAttributePath(context.source.path) { path throws(SystemError) in
-            var pairs: [(String, [UInt8])] = []
-            for name in try ExtendedAttributes.list(path: path) where !OverlayXattr.isPrivate(name) {
-                if let value = try ExtendedAttributes.get(name, path: path) { pairs.append((name, value)) }
+        var names: [(String, [UInt8])] = []
+        if let source = context.sourceFile {
+            // The data phase opened the source: read its xattrs through that descriptor.
+            for name in try ExtendedAttributes.list(descriptor: source) where !OverlayXattr.isPrivate(name) {
+                if let value = try ExtendedAttributes.get(name, descriptor: source) { names.append((name, value)) }
             }
-            return pairs
+        } else {
+            names = try context.sourceLayer.withAttributePath(context.source.path) { path throws(SystemError) in
+                var pairs: [(String, [UInt8])] = []
+                for name in try ExtendedAttributes.list(path: path) where !OverlayXattr.isPrivate(name) {
+                    if let value = try ExtendedAttributes.get(name, path: path) { pairs.append((name, value)) }
+                }
+                return pairs
+            }
         }
         var attributes = names
         if context.metacopy { attributes.append((OverlayXattr.metacopy, [])) }
@@ -135,8 +170,12 @@ extension ReferenceOverlay {
     func copyAttributes(_ context: inout CopyUpContext) throws(SystemError) {
         let status = context.status
         if let fd = context.temporary {
-            try fd.changeOwner(uid: status.uid, gid: status.gid)
-            try fd.changeMode(permissions: status.permissions)
+            // Each change is a journalled inode update, so only what differs from how the
+            // temporary was made is changed; the mode after the owner, which clears set-ID bits.
+            let made = try fd.status()
+            let ownerDiffers = made.uid != status.uid || made.gid != status.gid
+            if ownerDiffers { try fd.changeOwner(uid: status.uid, gid: status.gid) }
+            if ownerDiffers || made.permissions != status.permissions { try fd.changeMode(permissions: status.permissions) }
             try fd.setTimes(access: status.accessTime, modification: status.modificationTime)
         } else if let name = context.temporaryName {
             try work.changeOwner(name, uid: status.uid, gid: status.gid)
@@ -156,12 +195,13 @@ extension ReferenceOverlay {
     /// Atomically into upper: `linkat(AT_EMPTY_PATH)` of the `O_TMPFILE`, or `rename` of the
     /// named temporary (`RENAME_NOREPLACE`: a name that appeared meanwhile is an error).
     func install(_ context: inout CopyUpContext) throws(SystemError) {
-        upperVerdicts.invalidate()
-        defer { upperVerdicts.invalidate() }
+        // All it changes in upper is the one new name.
+        upperCache.beginChange()
+        defer { upperCache.endChange(adding: context.path) }
         if context.usesTmpfile, let fd = context.temporary {
-            try fd.link("", to: context.name, in: context.upperParent, emptyPath: true)
+            try fd.link("", to: context.name, in: context.upperParent.descriptor, emptyPath: true)
         } else if let name = context.temporaryName {
-            try work.rename(name, to: context.name, in: context.upperParent, noReplace: true)
+            try work.rename(name, to: context.name, in: context.upperParent.descriptor, noReplace: true)
         }
     }
 
@@ -188,3 +228,4 @@ extension ReferenceOverlay {
         }
     }
 }
+

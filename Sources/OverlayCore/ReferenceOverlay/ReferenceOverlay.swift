@@ -29,8 +29,11 @@ public final class ReferenceOverlay: @unchecked Sendable {
     let engines: CopyEnginePool
     /// What lookups found in the lower layers, which do not change while the overlay is open.
     let lowerIndex: LowerLayerIndex
-    /// Names the upper layer lacks or whites out, until the next namespace change.
-    let upperVerdicts = UpperVerdictCache()
+    /// Names the upper layer lacks or whites out, and its open directories, until the next
+    /// namespace change.
+    let upperCache = UpperLookupCache()
+    /// The lower layers' open directories.
+    let lowerDirectories = LowerDirectoryCache()
     /// The upper root's status when the overlay was opened (see ``rootEntry(liveStatus:)``).
     let upperRootStatus: FileStatus
     let namespaceLock = NSRecursiveLock()
@@ -52,10 +55,10 @@ public final class ReferenceOverlay: @unchecked Sendable {
         var rootLowers: [LayerEntry] = []
         let rootStatus: FileStatus
         do {
-            opened.append(try ReferenceLayer(index: 0, path: upper))
+            opened.append(try ReferenceLayer(index: 0, path: upper, directories: .upper(upperCache)))
             rootStatus = try opened[0].root.status()
             for (i, path) in lower.enumerated() {
-                let layer = try ReferenceLayer(index: i + 1, path: path)
+                let layer = try ReferenceLayer(index: i + 1, path: path, directories: .lower(lowerDirectories))
                 opened.append(layer)
                 rootLowers.append(LayerEntry(layer: layer.index, path: "", status: try layer.root.status()))
             }
@@ -87,9 +90,9 @@ public final class ReferenceOverlay: @unchecked Sendable {
 
     func withNamespaceLock<T>(_ body: () throws(SystemError) -> T) throws(SystemError) -> T {
         namespaceLock.lock()
-        upperVerdicts.invalidate()
+        upperCache.beginChange()
         defer {
-            upperVerdicts.invalidate()
+            upperCache.endChange()
             namespaceLock.unlock()
         }
         return try body()
@@ -129,7 +132,7 @@ public final class ReferenceOverlay: @unchecked Sendable {
 
         if let parentUpper = parent.upper {
             let path = joinPath(parentUpper.path, name)
-            let (verdict, generation) = upperVerdicts.verdict(path)
+            let (verdict, ticket) = upperCache.verdict(path)
             let status: FileStatus?
             switch verdict {
             case .absent?:
@@ -141,9 +144,9 @@ public final class ReferenceOverlay: @unchecked Sendable {
             case nil:
                 status = try upperLayer.status(path)
                 if status == nil {
-                    upperVerdicts.record(.absent, for: path, generation: generation)
+                    upperCache.record(.absent, for: path, since: ticket)
                 } else if status?.isWhiteoutDevice == true {
-                    upperVerdicts.record(.whiteout, for: path, generation: generation)
+                    upperCache.record(.whiteout, for: path, since: ticket)
                 }
             }
             if let status {
@@ -155,7 +158,7 @@ public final class ReferenceOverlay: @unchecked Sendable {
                     entry.upper = LayerEntry(layer: 0, path: path, status: status)
                     if status.type == .directory {
                         isDirectory = true
-                        if try opaqueValue(upperLayer, path) == "y" {
+                        if try upperMark(OverlayXattr.opaque, of: path, since: ticket)?.first == UInt8(ascii: "y") {
                             entry.opaque = true
                             stop = true
                         }
@@ -164,7 +167,7 @@ public final class ReferenceOverlay: @unchecked Sendable {
                     } else {
                         stop = true
                     }
-                    if !stop, options.redirectDir, let value = try upperLayer.attribute(OverlayXattr.redirect, of: path) {
+                    if !stop, options.redirectDir, let value = try upperMark(OverlayXattr.redirect, of: path, since: ticket) {
                         let redirect = String(decoding: value, as: UTF8.self)
                         entry.redirect = redirect
                         if redirect.hasPrefix("/") { absoluteRedirect = String(redirect.dropFirst()) } else { lowerName = redirect }
@@ -193,6 +196,11 @@ public final class ReferenceOverlay: @unchecked Sendable {
         entry.lowers = taken == walk.found.count ? walk.found : Array(walk.found[..<taken])
         if let id = walk.id { entry.lowerSlice = LowerSlice(walk: id, count: taken) }
         return entry
+    }
+
+    /// An opaque or redirect mark of the upper directory `path`, through ``upperCache``.
+    func upperMark(_ name: String, of path: String, since ticket: UpperLookupCache.Ticket) throws(SystemError) -> [UInt8]? {
+        try upperCache.mark(name, of: path, since: ticket) { () throws(SystemError) in try upperLayer.attribute(name, of: path) }
     }
 
     /// The lower walk for `lowerName` in `parent`'s lower directories (or, for an absolute
@@ -415,7 +423,7 @@ public final class ReferenceOverlay: @unchecked Sendable {
         }
         let realFlags = flags.subtracting([.create, .exclusive])
         if flags.wantsWrite {
-            entry = try copyUp(entry.path, data: flags.contains(.truncate) ? .truncated : .full)
+            entry = try copyUp(entry.path, data: flags.contains(.truncate) ? .truncated : .full, parent: resolution.parent)
         }
         guard let target = flags.wantsWrite ? entry.upper : entry.data else {
             throw SystemError("open", path: path, errno: .noSuchFileOrDirectory)
