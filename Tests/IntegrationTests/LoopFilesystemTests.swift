@@ -32,6 +32,8 @@ struct LoopFilesystemTests {
             #expect(entry.fileSystemType == kind.fileSystemType)
             let recorded = try #require(session.environment.backingFilesystems.first { $0.name == kind.rawValue })
             #expect(recorded.mkfsOptions?.isEmpty == false)
+            // mkfs.ext4 makes a journal by default; the other kinds have no jbd2 journal to report.
+            #expect(recorded.journal == (kind == .ext4 ? true : nil), "journal recorded as \(String(describing: recorded.journal))")
             if kind.usesLoopDevice {
                 let device = try #require(session.filesystems.first?.device)
                 #expect(LoopDevice.backingFile(of: device)?.hasPrefix(session.runDirectory + "/") == true)

@@ -26,6 +26,8 @@ public struct RunEnvironment: Codable, Sendable {
         public var mountOptions: String
         public var superOptions: String
         public var mkfsOptions: String?
+        /// ext3/ext4 only: whether it has a journal (see ``MountEntry/hasJournal``).
+        public var journal: Bool?
     }
 
     public var kernel: String
@@ -55,7 +57,8 @@ public struct RunEnvironment: Codable, Sendable {
         if let entry = table.backingMount(of: workRoot) {
             backing.append(BackingFilesystem(
                 name: "root", type: entry.fileSystemType, source: entry.source, mountPoint: entry.mountPoint,
-                mountOptions: entry.mountOptions, superOptions: entry.superOptions, mkfsOptions: nil))
+                mountOptions: entry.mountOptions, superOptions: entry.superOptions, mkfsOptions: nil,
+                journal: entry.hasJournal))
         }
         return RunEnvironment(
             kernel: uname.release, kernelBuild: uname.version, architecture: uname.machine, hostname: uname.nodeName,

@@ -29,7 +29,7 @@ extension RunSession {
             name: kind.rawValue, type: entry?.fileSystemType ?? kind.fileSystemType ?? "unknown",
             source: made.device ?? entry?.source ?? "none", mountPoint: made.mountPoint,
             mountOptions: entry?.mountOptions ?? "", superOptions: entry?.superOptions ?? "",
-            mkfsOptions: made.mkfsOptions))
+            mkfsOptions: made.mkfsOptions, journal: entry?.hasJournal))
         log.info("mounted \(kind.rawValue) at \(made.mountPoint)\(made.device.map { " on \($0)" } ?? "")")
         return made.mountPoint
     }
