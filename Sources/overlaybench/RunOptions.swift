@@ -4,7 +4,7 @@ import OverlaySuite
 
 /// Options every probe shares.
 struct RunOptions: ParsableArguments {
-    @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs).")
+    @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs), reference (the in-process Swift overlay, copy-up on io_uring).")
     var backend: String = "kernel"
 
     @Option(name: .long, help: "Where trees and mounts live (created and marked by overlaybench).")
