@@ -104,6 +104,9 @@ struct CopyUpCommand: ParsableCommand {
     @Option(name: .long, help: "With --jobs: distinct (a file per thread) or same (all threads race on one file).")
     var jobsMode: String = CopyUpProbe.JobsMode.distinct.rawValue
 
+    @Option(name: .long, help: "Idle time before each timed call, with a unit (500us, 2ms; 0 = back to back). Where a backend hands work to other threads (fuse), an idle millisecond lets the scheduler wake them next to the caller.")
+    var settle: String = "0"
+
     func validate() throws {
         do {
             let parsed = try CopyUpTrigger.parse(trigger)
@@ -126,10 +129,24 @@ struct CopyUpCommand: ParsableCommand {
         guard (1...LayerStackSpec.maximumLayers).contains(layers) else {
             throw ValidationError("--layers must be in 1...\(LayerStackSpec.maximumLayers) (got \(layers))")
         }
+        guard let settleNanoseconds = Self.nanoseconds(settle), settleNanoseconds <= 10_000_000_000 else {
+            throw ValidationError("--settle must be a duration from 0 to 10s with a unit: ns, us, ms or s (got \(settle))")
+        }
+        if jobs != nil && settleNanoseconds > 0 { throw ValidationError("--settle applies to single-threaded passes, not --jobs") }
+    }
+
+    /// `1500ns`, `500us` (or `µs`), `2ms`, `1s`, or `0`; nil if malformed or negative.
+    static func nanoseconds(_ text: String) -> UInt64? {
+        let units: [(suffix: String, scale: Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
+        if text == "0" { return 0 }
+        guard let unit = units.first(where: { text.hasSuffix($0.suffix) }),
+              let value = Double(text.dropLast(unit.suffix.count)), value >= 0, value.isFinite else { return nil }
+        return UInt64((value * unit.scale).rounded())
     }
 
     func run() throws {
         var configuration = CopyUpProbe.Configuration()
+        configuration.settleNanoseconds = Self.nanoseconds(settle) ?? 0
         configuration.sizes = try ByteCount.parseList(sizes)
         configuration.samples = options.samples
         configuration.warmup = options.warmup

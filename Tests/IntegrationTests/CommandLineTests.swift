@@ -14,6 +14,8 @@ struct CommandLineTests {
         ["run", "copyup", "--cache", "tepid"],
         ["run", "copyup", "--backend", "nosuch"],
         ["run", "copyup", "--layers", "501"],
+        ["run", "copyup", "--settle", "5"],
+        ["run", "copyup", "--settle", "-1ms"],
         ["generate", "--out", "/var/tmp/x", "--layers", "0"],
     ])
     func badInput(arguments: [String]) throws {
@@ -68,6 +70,13 @@ struct CommandLineTests {
             #expect(json2.status == 0)
             #expect(json2.stdout.hasPrefix("{"))
             #expect(json2.stderr.contains("mounted kernel"))
+            // --settle idles before each timed call and says so in the parameters.
+            let settled = try runOverlayBench(["run", "copyup", "--sizes", "4KiB", "--samples", "2", "--settle", "1ms",
+                                               "--work-root", root.path, "--json"])
+            #expect(settled.status == 0, "stderr: \(settled.stderr)")
+            let settledResult = try JSONDecoder().decode(ResultFile.self, from: Data(settled.stdout.utf8))
+            let firstWrites = settledResult.measurements.filter { $0.metric == "firstWrite" }
+            #expect(!firstWrites.isEmpty && firstWrites.allSatisfy { $0.parameters["settleNs"] == .int(1_000_000) })
         }
     }
 

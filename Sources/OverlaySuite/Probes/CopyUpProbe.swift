@@ -1,3 +1,4 @@
+import Foundation
 import OverlayCore
 import OverlaySystem
 
@@ -42,6 +43,15 @@ public struct CopyUpProbe {
         /// Threads first-writing at once; nil runs the single-threaded passes.
         public var jobs: Int? = nil
         public var jobsMode: JobsMode = .distinct
+        /// Idle time before each timed call, in nanoseconds; 0 times calls back to back.
+        ///
+        /// It changes what is measured where work crosses threads. Back to back, a FUSE daemon's
+        /// threads ran less than the scheduler's migration cost ago (`sched_migration_cost_ns`,
+        /// 0.5 ms) and are woken where they last ran, on another CPU; after an idle millisecond
+        /// they can be woken next to the caller. On 2 vCPUs fuse-overlayfs's 4 KiB first write
+        /// took about twice as long back to back. The kernel overlay works in the caller's thread
+        /// and barely changes. Recorded as `parameters.settleNs` when set.
+        public var settleNanoseconds: UInt64 = 0
         public init() {}
     }
 
@@ -149,6 +159,7 @@ public struct CopyUpProbe {
         ]
         if let size { parameters["size"] = .int(size) }
         if configuration.sparse { parameters["sparse"] = true }
+        if configuration.settleNanoseconds > 0 { parameters["settleNs"] = .int(Int64(configuration.settleNanoseconds)) }
         if let jobs = configuration.jobs {
             parameters["jobs"] = .int(Int64(jobs))
             parameters["jobsMode"] = .string(configuration.jobsMode.rawValue)
@@ -178,6 +189,7 @@ public struct CopyUpProbe {
                     let path = Self.path(size: size, pass: "w", index: i)
                     let calls = ViewCalls(view)
                     try prepare(cache: cache, stack: stack, path: path)
+                    settle()
                     let first = try trigger.timed(calls, path, size: size, second: false)
                     let expected = trigger.expectation(path, size: size, sparse: configuration.sparse, metacopy: metacopy(view))
                     try verifier.verify(expected, stack: stack, view: view)
@@ -205,6 +217,7 @@ public struct CopyUpProbe {
                     try SignalTrap.check()
                     let path = Self.path(size: size, pass: "o", index: i)
                     try prepare(cache: cache, stack: stack, path: path)
+                    settle()
                     let elapsed = try timedOpen(view, path)
                     // Opened for write and closed untouched: the same upper as an O_RDWR open.
                     try verifier.verify(CopyUpTrigger.rdwrOpen.expectation(path, size: size, sparse: configuration.sparse, metacopy: false),
@@ -214,6 +227,12 @@ public struct CopyUpProbe {
             }
             log.progress("copyup \(cache.rawValue) open pass", done: i + 1, of: total)
         }
+    }
+
+    /// Sleeps ``Configuration/settleNanoseconds`` (nothing when 0).
+    private func settle() {
+        guard configuration.settleNanoseconds > 0 else { return }
+        Thread.sleep(forTimeInterval: Double(configuration.settleNanoseconds) / 1e9)
     }
 
     /// After `link`, upper holds the file under both names as one inode.
