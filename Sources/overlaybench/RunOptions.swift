@@ -7,6 +7,9 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs), reference (the in-process Swift overlay, copy-up on io_uring).")
     var backend: String = "kernel"
 
+    @Option(name: .long, help: "The copy engine of the reference backend's copy-up: \(CopyEngineKind.allCases.map(\.identifier).joined(separator: ", ")).")
+    var referenceEngine: String = CopyEngineKind.ioURing.identifier
+
     @Option(name: .long, help: "Where trees and mounts live (created and marked by overlaybench).")
     var workRoot: String = WorkRoot.defaultPath
 
@@ -52,6 +55,9 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1 (got \(samples))") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard CopyEngineKind(rawValue: referenceEngine) != nil else {
+            throw ValidationError("--reference-engine: unknown copy engine \(referenceEngine) (known: \(CopyEngineKind.allCases.map(\.identifier).joined(separator: ", ")))")
+        }
         do {
             _ = try mountOptionSets()
             _ = try CacheState.parseList(cache)
@@ -64,7 +70,7 @@ struct RunOptions: ParsableArguments {
 
     func backends() throws -> [any OverlayBackend] {
         try backend.split(separator: ",", omittingEmptySubsequences: false).map { name in
-            try BackendRegistry.make(String(name))
+            name == "reference" ? ReferenceOverlayBackend(copyEngine: referenceEngine) : try BackendRegistry.make(String(name))
         }
     }
 }
