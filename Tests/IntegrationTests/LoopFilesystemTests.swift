@@ -69,10 +69,11 @@ struct LoopFilesystemTests {
         #expect(Self.mounts() == mountsBefore)
     }
 
-    @Test("on xfs with reflink=1 the kernel's copy-up clones: a 64 MiB copy-up allocates almost nothing")
-    func xfsReflinkCopyUpShares() throws {
+    @Test("on xfs with reflink=1 copy-up clones, in the kernel and in the reference: a 64 MiB copy-up allocates almost nothing",
+          arguments: ["kernel", "reference"])
+    func xfsReflinkCopyUpShares(backend: String) throws {
         try Gate.loopDevices.require()
-        try Gate.kernelOverlay.require()
+        if backend == "kernel" { try Gate.kernelOverlay.require() }
         let loopsBefore = Self.loops()
         try withWorkRoot(named: "reflink") { root in
             let session = try RunSession(workRootPath: root.path, commandLine: ["test"], log: ProgressLog(level: .quiet))
@@ -84,7 +85,7 @@ struct LoopFilesystemTests {
             ])).build(in: directory)
             PageCache.sync()
             let before = try Host.freeSpace(at: directory).bytes
-            try withMergedView(KernelOverlayBackend(), stack, options: .defaults) { view in
+            try withMergedView(try BackendRegistry.make(backend), stack, options: .defaults) { view in
                 let fd = try view.open("big", .writeOnly, mode: 0)
                 try fd.closeChecked(path: "big")
             }
@@ -93,7 +94,17 @@ struct LoopFilesystemTests {
             #expect(upper.size == size)
             let used = before - (try Host.freeSpace(at: directory).bytes)
             // A data copy would take 64 MiB of free space; a clone takes metadata only.
-            #expect(used < size / 8, "copy-up used \(used) bytes on xfs reflink=1")
+            #expect(used < size / 8, "\(backend) copy-up used \(used) bytes on xfs reflink=1")
+            let lower = try FileDescriptor.open(stack.lowerLayers[0].diff + "/big", .readOnly)
+            defer { lower.closeIgnoringErrors() }
+            let copy = try FileDescriptor.open(stack.upperPath + "/big", .readOnly)
+            defer { copy.closeIgnoringErrors() }
+            var a = [UInt8](repeating: 0, count: 1 << 20), b = a
+            for offset in stride(from: Int64(0), to: size, by: 16 << 20) {
+                let n = try a.withUnsafeMutableBytes { try lower.preadFully(into: $0, at: offset) }
+                let m = try b.withUnsafeMutableBytes { try copy.preadFully(into: $0, at: offset) }
+                #expect(n == m && a == b, "\(backend): the copy differs at \(offset)")
+            }
         }
         #expect(Self.loops() == loopsBefore)
     }

@@ -115,8 +115,10 @@ extension ReferenceOverlay {
         }
     }
 
-    /// The data, through the copy engine, holes skipped (the kernel seeks `SEEK_DATA` before
-    /// each chunk). A metacopy gets only its size, as a hole (`ovl_set_size`).
+    /// The data: first a clone, as `ovl_copy_up_file` tries `vfs_clone_file_range` before any
+    /// copy loop (on xfs with `reflink=1` or btrfs the copy-up is then O(1) and shares extents);
+    /// else through the copy engine, io_uring by default, holes skipped (the kernel seeks
+    /// `SEEK_DATA` before each chunk). A metacopy gets only its size, as a hole (`ovl_set_size`).
     func copyData(_ context: inout CopyUpContext) throws(SystemError) {
         guard context.usesTmpfile, let destination = context.temporary else { return }
         if context.metacopy {
@@ -126,6 +128,15 @@ extension ReferenceOverlay {
         guard context.length > 0 else { return }
         let source = try context.sourceLayer.open(context.source.path, [.readOnly])
         context.sourceFile = source
+        let layer = context.source.layer
+        if context.length == context.status.size, cloneRefusals.mayClone(fromLayer: layer) {
+            do {
+                try destination.cloneContents(of: source)
+                return
+            } catch {
+                cloneRefusals.note(error.errno, fromLayer: layer)
+            }
+        }
         let length = context.length
         // The lower layers do not change, so the lookup's status stands for the source's.
         let options = CopyOptions(skipHoles: true, fsync: false, sourceStatus: context.status)
@@ -217,8 +228,10 @@ extension ReferenceOverlay {
             defer { source.closeIgnoringErrors() }
             let length = min(lower.status.size, upper.status.size)
             let fsync = !options.isVolatile
-            _ = try engines.withEngine(path: entry.path) { engine in
-                try engine.copy(from: source, to: destination, length: length, options: CopyOptions(skipHoles: true, fsync: fsync))
+            if try !cloneMetacopyData(from: source, layer: lower.layer, to: destination, length: length, fsync: fsync) {
+                _ = try engines.withEngine(path: entry.path) { engine in
+                    try engine.copy(from: source, to: destination, length: length, options: CopyOptions(skipHoles: true, fsync: fsync))
+                }
             }
             // The engine trims the file to the data it copied; the size belongs to the upper inode.
             if try destination.status().size != upper.status.size { try destination.truncate(to: upper.status.size) }
@@ -227,5 +240,19 @@ extension ReferenceOverlay {
             try ExtendedAttributes.remove(OverlayXattr.metacopy, path: path)
         }
     }
-}
 
+    /// A metacopy's data by clone when the whole lower file is wanted and the layers allow it,
+    /// as `ovl_copy_up_file` tries first; false when the engine must copy instead.
+    private func cloneMetacopyData(from source: FileDescriptor, layer: Int, to destination: FileDescriptor,
+                                   length: Int64, fsync: Bool) throws(SystemError) -> Bool {
+        guard cloneRefusals.mayClone(fromLayer: layer), try source.status().size == length else { return false }
+        do {
+            try destination.cloneContents(of: source)
+        } catch {
+            cloneRefusals.note(error.errno, fromLayer: layer)
+            return false
+        }
+        if fsync { try destination.fsync() }
+        return true
+    }
+}

@@ -27,6 +27,8 @@ public final class ReferenceOverlay: @unchecked Sendable {
     let work: FileDescriptor
     let copyUpLocks = CopyUpLockTable()
     let engines: CopyEnginePool
+    /// Lower layers whose files cannot be cloned into upper (copy-up then copies).
+    let cloneRefusals = CloneRefusals()
     /// What lookups found in the lower layers, which do not change while the overlay is open.
     let lowerIndex: LowerLayerIndex
     /// Names the upper layer lacks or whites out, and its open directories, until the next
