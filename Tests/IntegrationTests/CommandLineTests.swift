@@ -16,6 +16,7 @@ struct CommandLineTests {
         ["run", "copyup", "--layers", "501"],
         ["run", "copyup", "--settle", "5"],
         ["run", "copyup", "--settle", "-1ms"],
+        ["run", "copyup", "--reference-engine", "nope"],
         ["generate", "--out", "/var/tmp/x", "--layers", "0"],
     ])
     func badInput(arguments: [String]) throws {

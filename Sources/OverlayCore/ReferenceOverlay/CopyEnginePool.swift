@@ -1,6 +1,5 @@
 import Foundation
 import OverlaySystem
-import Synchronization
 
 /// Copy engines of one kind, one per concurrent copy-up: an engine keeps a ring and buffers
 /// and serves one thread at a time (``CopyEngine``), so parallel copy-ups each borrow their own.
@@ -33,21 +32,5 @@ final class CopyEnginePool: @unchecked Sendable {
         } catch {
             throw SystemError("copy-up data (\(identifier)): \(error)", path: path, errno: .ioError)
         }
-    }
-}
-
-/// The lower layers whose files the upper layer cannot clone (`FICLONE` refused with
-/// `EOPNOTSUPP`, `EXDEV` or `EINVAL`): a property of the two filesystems, so copy-up stops
-/// asking. Other failures are not remembered.
-final class CloneRefusals: Sendable {
-    private let layers = Mutex(Set<Int>())
-
-    static let permanent: Set<Errno> = [.notSupported, .crossDeviceLink, .invalidArgument]
-
-    func mayClone(fromLayer layer: Int) -> Bool { !layers.withLock { $0.contains(layer) } }
-
-    func note(_ errno: Errno, fromLayer layer: Int) {
-        guard Self.permanent.contains(errno) else { return }
-        _ = layers.withLock { $0.insert(layer) }
     }
 }
