@@ -128,15 +128,7 @@ extension ReferenceOverlay {
         guard context.length > 0 else { return }
         let source = try context.sourceLayer.open(context.source.path, [.readOnly])
         context.sourceFile = source
-        let layer = context.source.layer
-        if context.length == context.status.size, cloneRefusals.mayClone(fromLayer: layer) {
-            do {
-                try destination.cloneContents(of: source)
-                return
-            } catch {
-                cloneRefusals.note(error.errno, fromLayer: layer)
-            }
-        }
+        if context.length == context.status.size, cloneWhole(source, fromLayer: context.source.layer, into: destination) { return }
         let length = context.length
         // The lower layers do not change, so the lookup's status stands for the source's.
         let options = CopyOptions(skipHoles: true, fsync: false, sourceStatus: context.status)
@@ -228,7 +220,9 @@ extension ReferenceOverlay {
             defer { source.closeIgnoringErrors() }
             let length = min(lower.status.size, upper.status.size)
             let fsync = !options.isVolatile
-            if try !cloneMetacopyData(from: source, layer: lower.layer, to: destination, length: length, fsync: fsync) {
+            if try source.status().size == length, cloneWhole(source, fromLayer: lower.layer, into: destination) {
+                if fsync { try destination.fsync() }
+            } else {
                 _ = try engines.withEngine(path: entry.path) { engine in
                     try engine.copy(from: source, to: destination, length: length, options: CopyOptions(skipHoles: true, fsync: fsync))
                 }
@@ -241,18 +235,17 @@ extension ReferenceOverlay {
         }
     }
 
-    /// A metacopy's data by clone when the whole lower file is wanted and the layers allow it,
-    /// as `ovl_copy_up_file` tries first; false when the engine must copy instead.
-    private func cloneMetacopyData(from source: FileDescriptor, layer: Int, to destination: FileDescriptor,
-                                   length: Int64, fsync: Bool) throws(SystemError) -> Bool {
-        guard cloneRefusals.mayClone(fromLayer: layer), try source.status().size == length else { return false }
+    /// `FICLONE` of all of `source` into `destination`, which `ovl_copy_up_file` tries before
+    /// any copy loop; false, with a lasting refusal remembered, where the layers cannot share
+    /// extents.
+    func cloneWhole(_ source: FileDescriptor, fromLayer layer: Int, into destination: FileDescriptor) -> Bool {
+        guard cloneRefusals.mayClone(fromLayer: layer) else { return false }
         do {
             try destination.cloneContents(of: source)
+            return true
         } catch {
             cloneRefusals.note(error.errno, fromLayer: layer)
             return false
         }
-        if fsync { try destination.fsync() }
-        return true
     }
 }
