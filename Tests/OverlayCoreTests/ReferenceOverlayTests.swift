@@ -276,21 +276,27 @@ private func exists(_ path: String) -> Bool {
     }
 
     /// Copy-up gives the copy the source's owner, mode and times whether or not the temporary
-    /// was made with them.
+    /// was made with them: `w` loses bits to the umask and `s` has set-user-ID, which the
+    /// temporary is made without, so both need the mode changed afterwards.
     @Test func copyUpKeepsModeAndTimes() throws {
         try withTemporaryDirectory { base in
             let layers = try Layers(base)
-            try layers.write("l0/x", "exec", mode: 0o751)
-            try layers.write("l0/p", "private", mode: 0o600)
+            let modes: [String: UInt32] = ["x": 0o751, "p": 0o600, "w": 0o777, "s": 0o4755]
+            for (name, mode) in modes {
+                try layers.write("l0/" + name, name, mode: mode)
+                // write(_:_:mode:) is subject to the umask; set the exact mode.
+                try FileDescriptor.currentWorkingDirectory.changeMode(layers.base + "/l0/" + name, permissions: mode)
+            }
             let times = Timestamp(seconds: 1_000_000_000, nanoseconds: 123_456_789)
-            for name in ["x", "p"] {
+            for name in modes.keys.sorted() {
                 try FileDescriptor.currentWorkingDirectory.setTimes(layers.base + "/l0/" + name, access: times, modification: times)
             }
             let overlay = try layers.overlay()
-            for name in ["x", "p"] {
+            for name in modes.keys.sorted() {
                 let lower = try FileDescriptor.currentWorkingDirectory.status(of: layers.base + "/l0/" + name)
                 try overlay.open(name, .writeOnly).closeIgnoringErrors()
                 let upper = try FileDescriptor.currentWorkingDirectory.status(of: layers.upper + "/" + name)
+                #expect(lower.permissions == modes[name], "\(name)")
                 #expect(upper.permissions == lower.permissions, "\(name)")
                 #expect(upper.uid == lower.uid && upper.gid == lower.gid, "\(name)")
                 #expect(upper.modificationTime == lower.modificationTime, "\(name)")

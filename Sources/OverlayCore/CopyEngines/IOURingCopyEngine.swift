@@ -46,7 +46,7 @@ public final class IOURingCopyEngine: CopyEngine {
     }
 
     public func copy(from source: FileDescriptor, to destination: FileDescriptor, length: Int64, options: CopyOptions) throws -> CopyResult {
-        var extents = try DataExtents(of: source, length: length, skipHoles: options.skipHoles)
+        var extents = try DataExtents(of: source, length: length, options: options)
         try extents.sizeDestination(destination)
         var wave = Wave(fsync: options.fsync)
         for slot in requests.indices { requests[slot] = CopySlot() }

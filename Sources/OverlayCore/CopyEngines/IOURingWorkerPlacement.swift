@@ -9,9 +9,9 @@ import OverlaySystem
 /// hand-off, more than a small copy itself. A copy of one block has nothing to run in parallel,
 /// so its worker is kept on the submitter's CPU: the submitter sleeps in `io_uring_enter(2)` and
 /// the worker runs there at once, a plain context switch each way. Copies of several blocks let
-/// workers use every CPU. Measured on 2 vCPUs, kernel 6.18, ext4: a 4 KiB copy 75 → 34 µs and
-/// a 1 MiB copy 246 → 188 µs on the submitter's CPU, while 64 MiB copies ran 5–10% slower
-/// there, hence the split.
+/// workers use every CPU. Measured on 2 vCPUs, kernel 6.18, ext4 (`run copy`, 20 samples): a
+/// 4 KiB copy 75 → 15–21 µs and a 1 MiB copy 246 → 170–195 µs on the submitter's CPU, while
+/// 64 MiB copies ran 5–10% slower there, hence the split.
 struct IOURingWorkerPlacement {
     private enum Placement: Equatable { case anywhere, cpu(Int) }
 

@@ -17,14 +17,13 @@ struct ReferenceLayer {
     enum DirectorySource {
         case upper(UpperLookupCache)
         case lower(LowerDirectoryCache)
-        case none
     }
 
     var isUpper: Bool { index == 0 }
 
     static let confined: ResolveFlags = [.beneath, .noSymlinks, .noMagicLinks]
 
-    init(index: Int, path: String, directories: DirectorySource = .none) throws(SystemError) {
+    init(index: Int, path: String, directories: DirectorySource) throws(SystemError) {
         self.index = index
         self.path = path
         self.directories = directories
@@ -36,7 +35,7 @@ struct ReferenceLayer {
     func open(_ relative: String, _ flags: OpenFlags, mode: UInt32 = 0) throws(SystemError) -> FileDescriptor {
         // openat2(2) refuses a mode without O_CREAT or O_TMPFILE.
         let creates = flags.contains(.create) || flags.contains(.temporaryFile)
-        if case .none = directories {} else if relative.contains("/") {
+        if relative.contains("/") {
             return try withParent(relative) { directory, name throws(SystemError) in
                 try FileDescriptor.open(name, flags.union(.noFollow), mode: creates ? mode : 0, relativeTo: directory, resolve: Self.confined)
             }
@@ -45,8 +44,7 @@ struct ReferenceLayer {
                                 relativeTo: root, resolve: Self.confined)
     }
 
-    /// The directory `relative` open `O_PATH`: from ``cache`` when this layer has one, else
-    /// opened now and closed when the handle goes.
+    /// The directory `relative` open `O_PATH`, from the layer's cache of open directories.
     func directory(_ relative: String) throws(SystemError) -> DirectoryHandle {
         if relative.isEmpty { return DirectoryHandle(borrowing: root) }
         let openDirectory = { () throws(SystemError) -> FileDescriptor in
@@ -55,7 +53,6 @@ struct ReferenceLayer {
         switch directories {
         case .upper(let cache): return try cache.directory(relative, since: cache.ticket(), open: openDirectory)
         case .lower(let cache): return try cache.directory(relative, layer: index, open: openDirectory)
-        case .none: return DirectoryHandle(try openDirectory())
         }
     }
 
