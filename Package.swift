@@ -22,10 +22,12 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
-        .systemLibrary(
+        // liburing (Debian's liburing-dev) and the helpers Swift cannot call directly, compiled with
+        // _GNU_SOURCE so that no libc constant or struct layout is spelled out by hand.
+        .target(
             name: "CLiburing",
-            pkgConfig: "liburing",
-            providers: [.apt(["liburing-dev"])]
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("uring")]
         ),
         .target(
             name: "OverlaySystem",
@@ -47,6 +49,7 @@ let package = Package(
             name: "OverlaySuite",
             dependencies: [
                 "OverlayCore",
+                "OverlaySystem",
                 "OverlayStatistics",
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -55,12 +58,14 @@ let package = Package(
             name: "overlaybench",
             dependencies: [
                 "OverlaySuite",
+                "OverlayCore",
+                "OverlaySystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "OverlayTestSupport",
-            dependencies: ["OverlayCore"],
+            dependencies: ["OverlayCore", "OverlaySystem"],
             path: "Tests/OverlayTestSupport"
         ),
         .testTarget(
@@ -75,21 +80,21 @@ let package = Package(
         .testTarget(
             name: "OverlayCoreTests",
             dependencies: [
-                "OverlayCore", "OverlayTestSupport",
+                "OverlayCore", "OverlaySystem", "OverlayTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
             name: "OverlaySuiteTests",
             dependencies: [
-                "OverlaySuite", "OverlayTestSupport",
+                "OverlaySuite", "OverlayCore", "OverlayStatistics", "OverlaySystem", "OverlayTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "OverlaySuite", "OverlayTestSupport", "overlaybench",
+                "OverlaySuite", "OverlayCore", "OverlaySystem", "OverlayTestSupport", "overlaybench",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

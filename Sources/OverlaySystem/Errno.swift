@@ -1,4 +1,4 @@
-import Glibc
+internal import Glibc
 
 /// An error number, as `errno` or a negated liburing result carries it.
 ///

@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 
 /// The extended-attribute calls (`getxattr(2)` family) on a path, never following a final symlink

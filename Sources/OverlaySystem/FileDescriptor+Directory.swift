@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 
 /// A name in a directory, as `readdir(3)` reports it.

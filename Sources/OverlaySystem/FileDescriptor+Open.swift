@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 
 /// Flags for `openat(2)` and `openat2(2)`, spelled as the kernel spells them.
@@ -59,7 +59,6 @@ extension FileDescriptor {
     public static var currentWorkingDirectory: FileDescriptor { FileDescriptor(rawValue: AT_FDCWD) }
 
     /// Opens `path` relative to `directory` with `openat(2)`; always `O_CLOEXEC`.
-    @inlinable
     public static func open(
         _ path: String, _ flags: OpenFlags, mode: UInt32 = 0o644,
         relativeTo directory: FileDescriptor = .currentWorkingDirectory
@@ -84,7 +83,6 @@ extension FileDescriptor {
     }
 
     /// Closes the descriptor with `close(2)`. A close error is reported, never retried (Linux frees the fd).
-    @inlinable
     public func closeChecked(path: String? = nil) throws(SystemError) {
         if Glibc.close(rawValue) != 0 {
             throw SystemError("close", path: path, errno: Errno(rawValue: systemErrno()))
@@ -95,13 +93,11 @@ extension FileDescriptor {
     public func closeIgnoringErrors() { _ = Glibc.close(rawValue) }
 
     /// Reads up to `buffer.count` bytes at `offset` with `pread(2)`; returns 0 at end of file.
-    @inlinable
     public func pread(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemError) -> Int {
         try retryingEINTR("pread") { Glibc.pread(rawValue, buffer.baseAddress, buffer.count, off_t(offset)) }
     }
 
     /// Writes `buffer` at `offset` with `pwrite(2)`; returns the bytes written (may be short).
-    @inlinable
     public func pwrite(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws(SystemError) -> Int {
         try retryingEINTR("pwrite") { Glibc.pwrite(rawValue, buffer.baseAddress, buffer.count, off_t(offset)) }
     }
@@ -200,4 +196,18 @@ public func withFileDescriptor<T>(
     let fd = try FileDescriptor.open(path, flags, mode: mode, relativeTo: directory)
     defer { fd.closeIgnoringErrors() }
     return try body(fd)
+}
+
+extension FileDescriptor {
+    public static let standardInput = FileDescriptor(rawValue: 0)
+    public static let standardOutput = FileDescriptor(rawValue: 1)
+    public static let standardError = FileDescriptor(rawValue: 2)
+
+    /// `isatty(3)`: whether this descriptor is a terminal (progress lines redraw only on one).
+    public var isTerminal: Bool { isatty(rawValue) != 0 }
+
+    /// `syncfs(2)`: writes back everything dirty on the filesystem that holds this file.
+    public func syncFilesystem(path: String? = nil) throws(SystemError) {
+        _ = try retryingEINTR("syncfs", path: path) { cl_syncfs(rawValue) }
+    }
 }

@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 extension FileDescriptor {
     /// Moves the file position to `offset` (`lseek(2)` with `SEEK_SET`); what ``sendFile(from:sourceOffset:length:)``

@@ -1,4 +1,4 @@
-import Glibc
+internal import Glibc
 
 extension FileDescriptor {
     /// `truncate(2)` of `path` relative to this directory, without opening it (so an overlay

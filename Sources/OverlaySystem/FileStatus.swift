@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 
 /// The type of a file, as `S_IFMT` encodes it.
@@ -112,7 +112,6 @@ extension FileDescriptor {
     }
 
     /// The raw `statx(2)` call with no result decoding: what the lookup probe times.
-    @inlinable
     public func statxOnly(_ path: String) -> Errno? {
         var buffer = statx()
         return path.withCString { cPath in

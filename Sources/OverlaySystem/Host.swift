@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 
 /// Facts about this host that results and `doctor` record.
@@ -54,41 +54,28 @@ public enum Host {
         cl_liburing_path().map { String(cString: $0) }
     }
 
-    /// The whole content of a small file such as one under /proc, read with `pread` until end of
-    /// file: procfs files report size 0, and a mountinfo line with 500 layers is tens of KiB.
-    public static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
-        let fd = try FileDescriptor.open(path, .readOnly)
-        defer { fd.closeIgnoringErrors() }
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = try retryingEINTR("read", path: path) { Glibc.read(fd.rawValue, &chunk, chunk.count) }
-            if n == 0 { return result }
-            result.append(contentsOf: chunk[..<n])
-        }
-    }
-
     /// Whether this process is in the initial user namespace: there `/proc/self/uid_map` maps
     /// all of 0…4294967294 onto itself. Inside `unshare --user` it does not, and overlay needs
     /// `userxattr` (kernel 5.11+).
     public static var inInitialUserNamespace: Bool {
-        guard let bytes = try? readFile("/proc/self/uid_map") else { return true }
+        guard let bytes = try? FileSystem.readFile("/proc/self/uid_map") else { return true }
         let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
         return fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295"
     }
 
-    /// `execv(2)`: replaces this process with `path` run with `arguments` (argv[0] included), or
-    /// throws. Used to re-run OverlayBench inside a user namespace.
-    public static func replaceProcess(with path: String, arguments: [String]) throws(SystemError) -> Never {
+    /// `execve(2)`: replaces this process with `path` run with `arguments` (argv[0] included) and
+    /// this process's environment plus `adding`, or throws. Used to re-run OverlayBench inside a
+    /// user namespace; this process's own environment is never changed.
+    public static func replaceProcess(
+        with path: String, arguments: [String], adding environment: [String: String] = [:]
+    ) throws(SystemError) -> Never {
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        execv(path, argv)
+        let envp: [UnsafeMutablePointer<CChar>?] = ChildProcess.environment(adding: environment).map { strdup($0) } + [nil]
+        execve(path, argv, envp)
         let errno = Errno(rawValue: systemErrno())
-        for pointer in argv { free(pointer) }
-        throw SystemError("execv", path: path, errno: errno)
+        for pointer in argv + envp { free(pointer) }
+        throw SystemError("execve", path: path, errno: errno)
     }
-
-    /// `setenv(3)`.
-    public static func setEnvironment(_ name: String, _ value: String) { setenv(name, value, 1) }
 
     /// `sysconf(_SC_PAGESIZE)`.
     public static var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }

@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 /// Page-aligned memory for in-flight io_uring requests: `count` slots of `size` bytes each.
 ///

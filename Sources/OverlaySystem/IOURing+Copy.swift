@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 /// `IOSQE_*` flags of one submission.
 public struct IOURingSubmissionFlags: OptionSet, Sendable, Hashable {

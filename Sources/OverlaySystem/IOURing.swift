@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 
 /// One io_uring instance (liburing's `struct io_uring`), set up with `io_uring_queue_init(3)` and
@@ -8,7 +8,7 @@ import Glibc
 /// The ring is heap-allocated so its address is stable for liburing. liburing returns `-errno`
 /// rather than setting `errno`; every wrapper converts that at once.
 public final class IOURing {
-    @usableFromInline let ring: UnsafeMutablePointer<io_uring>
+    let ring: UnsafeMutablePointer<io_uring>
     public let entries: UInt32
 
     /// `io_uring_queue_init(3)` with `entries` submission slots.
@@ -72,7 +72,7 @@ public final class IOURing {
 
     /// `/proc/sys/kernel/io_uring_disabled`: 0 allows everyone, 1 a group, 2 no one. nil if absent.
     public static var disabledSysctl: Int? {
-        guard let bytes = try? Host.readFile("/proc/sys/kernel/io_uring_disabled") else { return nil }
+        guard let bytes = try? FileSystem.readFile("/proc/sys/kernel/io_uring_disabled") else { return nil }
         return Int(String(decoding: bytes, as: UTF8.self).filter(\.isNumber))
     }
 }

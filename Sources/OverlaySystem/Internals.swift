@@ -1,6 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 /// The calling thread's errno, read straight after the call that set it.
-@usableFromInline
 internal func systemErrno() -> CInt { Glibc.errno }

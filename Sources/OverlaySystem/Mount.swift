@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 
 /// `mount(2)`, `umount2(2)` and the new mount API (`fsopen(2)`, `fsconfig(2)`, `fsmount(2)`,

@@ -1,5 +1,5 @@
-import CLiburing
-import Glibc
+internal import CLiburing
+internal import Glibc
 
 
 /// The kernel's caches: `sync(2)` and `/proc/sys/vm/drop_caches`.
@@ -25,14 +25,4 @@ public enum PageCache {
 
     /// `sync(2)`.
     public static func sync() { Glibc.sync() }
-}
-
-/// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds: the clock every probe times with.
-public enum MonotonicClock {
-    @inlinable
-    public static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
 }

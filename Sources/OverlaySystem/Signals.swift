@@ -1,4 +1,4 @@
-import Glibc
+internal import Glibc
 import Synchronization
 
 /// Catches SIGINT and SIGTERM so a run can stop between samples, unmount what it mounted, keep

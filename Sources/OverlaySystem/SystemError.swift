@@ -26,7 +26,6 @@ public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Calls `body` until it does not fail with `EINTR`; on failure throws a ``SystemError``
 /// with the errno the call left behind.
 @inline(__always)
-@usableFromInline
 internal func retryingEINTR<T: BinaryInteger>(
     _ operation: @autoclosure () -> String, path: @autoclosure () -> String? = nil,
     _ body: () -> T

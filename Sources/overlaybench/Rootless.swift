@@ -1,4 +1,3 @@
-import Foundation
 import OverlaySystem
 
 /// `--rootless`: re-runs this command as root of a new user namespace with its own mount
@@ -14,13 +13,12 @@ enum Rootless {
         guard kernel.major > 5 || (kernel.major == 5 && kernel.minor >= 11) else {
             throw RootlessError("--rootless needs kernel 5.11 or later for overlay's userxattr (this is \(Host.uname().release))")
         }
-        guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
+        guard let unshare = ChildProcess.findExecutable("unshare") else {
             throw RootlessError("--rootless needs unshare(1) from util-linux")
         }
         let executable = (try? Host.realPath("/proc/self/exe")) ?? CommandLine.arguments[0]
-        Host.setEnvironment(marker, "1")
         try Host.replaceProcess(with: unshare, arguments: ["unshare", "--user", "--map-root-user", "--mount", "--", executable]
-            + CommandLine.arguments.dropFirst())
+            + CommandLine.arguments.dropFirst(), adding: [marker: "1"])
     }
 }
 

@@ -1,4 +1,3 @@
-import Foundation
 import OverlaySystem
 
 /// fuse-overlayfs, the userspace overlay rootless Podman and Buildah use, mounted on the stack's
@@ -35,8 +34,10 @@ public struct FuseOverlayBackend: OverlayBackend {
 
     /// `fuse-overlayfs --version`, e.g. `fuse-overlayfs: version 1.10`; nil if it cannot be run.
     public static func version() -> String? {
-        guard let result = try? ChildProcess.run(executable, ["--version"]), result.exit?.succeeded == true else { return nil }
-        return result.output.split(separator: "\n").first { $0.hasPrefix("fuse-overlayfs") }.map(String.init)
+        // It prints fusermount3's and libfuse's versions too; only its own line names it.
+        guard let result = try? ChildProcess.run(executable, ["--version"]), result.exit.succeeded else { return nil }
+        return (result.standardOutput + "\n" + result.standardError).split(separator: "\n")
+            .first { $0.hasPrefix("fuse-overlayfs:") }.map(String.init)
     }
 
     /// The `-o` option string. fuse's option parser splits on `,` and fuse-overlayfs splits
@@ -82,7 +83,7 @@ public struct FuseOverlayBackend: OverlayBackend {
             if MonotonicClock.now() >= deadline {
                 throw BackendError.mountFailed(identifier, "no \(Self.fileSystemType) mount at \(mountPoint) after \(mountTimeout) s: \(Self.tail(of: log))")
             }
-            usleep(2_000)
+            MonotonicClock.sleep(nanoseconds: 2_000_000)
         }
     }
 
@@ -154,9 +155,9 @@ public final class FuseMergedView: MergedView {
         defer { if daemon.exit != nil { ProcessLedger.forget(pid: daemon.pid) } }
         if MountTable.current().mount(at: mountPoint)?.fileSystemType == FuseOverlayBackend.fileSystemType {
             let result = try? ChildProcess.run(FuseOverlayBackend.fusermount, ["-u", mountPoint])
-            if result?.exit?.succeeded != true {
+            if result?.exit.succeeded != true {
                 do { try OverlayUnmounter.unmount(mountPoint) } catch {
-                    problems.append("fusermount3 -u \(mountPoint): \(result?.output ?? "did not run"); umount2: \(error)")
+                    problems.append("fusermount3 -u \(mountPoint): \(result.map { $0.firstLine } ?? "did not run"); umount2: \(error)")
                 }
             }
         }

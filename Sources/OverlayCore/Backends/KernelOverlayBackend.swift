@@ -16,7 +16,7 @@ public struct KernelOverlayBackend: OverlayBackend {
         if !Host.isRoot {
             return .unavailable("mounting an overlay needs root; without it, --rootless runs in a user namespace with userxattr (kernel 5.11+)")
         }
-        let filesystems = (try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? ""
+        let filesystems = (try? FileSystem.readText("/proc/filesystems")) ?? ""
         if !filesystems.contains("\toverlay\n") { return .unavailable("'overlay' is not in /proc/filesystems (modprobe overlay)") }
         return .available
     }
@@ -182,7 +182,7 @@ enum OverlayUnmounter {
             }
             attempts += 1
             if attempts >= 20 { break }
-            usleep(50_000)
+            MonotonicClock.sleep(nanoseconds: 50_000_000)
         }
         try Mount.unmount(mountPoint, detach: true)
     }

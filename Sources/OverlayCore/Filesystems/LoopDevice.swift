@@ -4,29 +4,23 @@ import OverlaySystem
 /// Loop devices, through `losetup(8)` for attach and detach and through sysfs
 /// (`/sys/block/loopN/loop/backing_file`, see loop(4)) for what each one is backed by.
 public enum LoopDevice {
-    /// The absolute path of a system tool, from the sbin and bin directories (posix_spawn does
-    /// not search `PATH`).
-    public static func tool(_ name: String) -> String? {
-        for directory in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
-            let path = directory + "/" + name
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
+    /// The absolute path of a system tool (posix_spawn does not search `PATH`).
+    public static func tool(_ name: String) -> String? { ChildProcess.findExecutable(name) }
 
     /// Runs a tool to completion; a failure carries the command line and its output.
     static func run(_ name: String, _ arguments: [String], timeout: Double = 120) throws(BackingFilesystemError) -> String {
         guard let path = tool(name) else { throw .unavailable(name, "\(name) is not installed (apt: util-linux, e2fsprogs, xfsprogs, btrfs-progs)") }
         let command = ([name] + arguments).joined(separator: " ")
-        let outcome: (exit: ChildExit?, output: String)
+        let outcome: ChildOutput
         do {
             outcome = try ChildProcess.run(path, arguments, timeout: timeout)
         } catch {
             throw .commandFailed(command, "\(error)")
         }
-        let output = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard outcome.exit?.succeeded == true else {
-            throw .commandFailed(command, "\(outcome.exit.map { "\($0)" } ?? "timed out"): \(output)")
+        let output = outcome.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard outcome.exit.succeeded, !outcome.timedOut else {
+            let how = outcome.timedOut ? "timed out after \(Int(timeout)) s" : "\(outcome.exit)"
+            throw .commandFailed(command, "\(how): \(outcome.firstLine)")
         }
         return output
     }
@@ -48,8 +42,8 @@ public enum LoopDevice {
     /// The file a loop device is backed by, from sysfs, without the ` (deleted)` the kernel adds
     /// once the file is unlinked; nil when the device is not attached.
     public static func backingFile(of device: String) -> String? {
-        let name = (device as NSString).lastPathComponent
-        guard let text = try? String(contentsOfFile: "/sys/block/\(name)/loop/backing_file", encoding: .utf8) else { return nil }
+        let name = device.split(separator: "/").last.map(String.init) ?? device
+        guard let text = try? FileSystem.readText("/sys/block/\(name)/loop/backing_file") else { return nil }
         var path = text.trimmingCharacters(in: .newlines)
         if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
         return path.isEmpty ? nil : path
@@ -57,7 +51,7 @@ public enum LoopDevice {
 
     /// Every attached loop device with its backing file.
     public static func attached() -> [(device: String, backingFile: String)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []
+        let names = (try? FileSystem.entries("/sys/block")) ?? []
         return names.filter { $0.hasPrefix("loop") }.sorted().compactMap { name in
             let device = "/dev/" + name
             return backingFile(of: device).map { (device, $0) }

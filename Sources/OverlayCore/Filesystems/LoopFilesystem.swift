@@ -32,14 +32,14 @@ public final class LoopFilesystem {
     /// Whether this host can make `kind`: the tools are installed and the kernel knows the type.
     public static func availability(of kind: BackingFilesystemKind) -> BackendAvailability {
         guard let type = kind.fileSystemType else { return .available }
-        let filesystems = (try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? ""
+        let filesystems = (try? FileSystem.readText("/proc/filesystems")) ?? ""
         // Modules not yet loaded are absent from /proc/filesystems; mount(2) autoloads them, so
         // only a missing module file is decisive.
-        let known = filesystems.contains("\t\(type)\n") || FileManager.default.fileExists(atPath: "/sys/module/\(type)")
+        let known = filesystems.contains("\t\(type)\n") || FileSystem.exists("/sys/module/\(type)")
             || moduleShipped(type)
         guard known else { return .unavailable("the kernel has no \(type) (not in /proc/filesystems, no module)") }
         guard kind.usesLoopDevice else { return .available }
-        guard FileManager.default.fileExists(atPath: "/dev/loop-control") else { return .unavailable("no /dev/loop-control") }
+        guard FileSystem.exists("/dev/loop-control") else { return .unavailable("no /dev/loop-control") }
         if LoopDevice.tool("losetup") == nil { return .unavailable("losetup is not installed (apt: util-linux)") }
         if let mkfs = kind.mkfsProgram, LoopDevice.tool(mkfs) == nil { return .unavailable("\(mkfs) is not installed") }
         return .available
@@ -48,7 +48,7 @@ public final class LoopFilesystem {
     private static func moduleShipped(_ type: String) -> Bool {
         let release = Host.uname().release
         let directory = "/lib/modules/\(release)/kernel/fs/\(type)"
-        return FileManager.default.fileExists(atPath: directory)
+        return FileSystem.exists(directory)
     }
 
     /// Makes and mounts a `kind` filesystem of `size` bytes in `directory` (a run directory).

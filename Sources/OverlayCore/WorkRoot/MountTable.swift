@@ -38,7 +38,7 @@ public struct MountTable: Sendable {
     public var entries: [MountEntry]
 
     public static func current() -> MountTable {
-        let bytes = (try? Host.readFile("/proc/self/mountinfo")) ?? []
+        let bytes = (try? FileSystem.readFile("/proc/self/mountinfo")) ?? []
         return MountTable(parsing: String(decoding: bytes, as: UTF8.self))
     }
 

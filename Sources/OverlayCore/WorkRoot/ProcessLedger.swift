@@ -1,4 +1,3 @@
-import Foundation
 import OverlaySystem
 import Synchronization
 
@@ -38,13 +37,13 @@ public enum ProcessLedger {
             guard let file else { return }
             let kept = entries(in: file).filter { $0.pid != pid }
             let text = kept.map { "\($0.pid)\t\($0.executable)\t\($0.mountPoint)\n" }.joined()
-            try? Data(text.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+            try? FileSystem.writeAtomically(Array(text.utf8), to: file, replacing: true)
         }
     }
 
     /// The processes recorded in `file`.
     public static func entries(in file: String) -> [Entry] {
-        let text = (try? Host.readFile(file)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let text = (try? FileSystem.readFile(file)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count == 3, let pid = Int32(fields[0]), pid > 1 else { return nil }
@@ -55,11 +54,11 @@ public enum ProcessLedger {
     /// Whether `entry` still names the process we started: the PID is alive and its command line
     /// names the same executable and mount point (PIDs are reused; never signal a stranger).
     public static func isOurs(_ entry: Entry) -> Bool {
-        guard let bytes = try? Host.readFile("/proc/\(entry.pid)/cmdline") else { return false }
+        guard let bytes = try? FileSystem.readFile("/proc/\(entry.pid)/cmdline") else { return false }
         let arguments = bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         guard let first = arguments.first else { return false }
-        let executableName = (entry.executable as NSString).lastPathComponent
-        return (first == entry.executable || (first as NSString).lastPathComponent == executableName)
+        func baseName(_ path: String) -> Substring { path.split(separator: "/").last ?? Substring(path) }
+        return (first == entry.executable || baseName(first) == baseName(entry.executable))
             && arguments.contains(entry.mountPoint)
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import OverlaySystem
 
 /// The directory OverlayBench owns: every tree, mount point and loop image lives below it.
@@ -35,26 +34,27 @@ public struct WorkRoot: Sendable {
             if status.type == .symlink { throw .refused(path, "goes through a symlink at \(prefix)") }
             if status.type != .directory { throw .refused(path, "\(prefix) is not a directory") }
         }
-        let fm = FileManager.default
         let marker = normalized + "/" + markerName
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: normalized, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw .refused(path, "is not a directory") }
-            let contents = (try? fm.contentsOfDirectory(atPath: normalized)) ?? []
+        if let status = FileSystem.status(normalized) {
+            guard status.type == .directory else { throw .refused(path, "is not a directory") }
+            let contents: [String]
+            do { contents = try FileSystem.entries(normalized) } catch { throw .refused(path, "cannot be listed: \(error)") }
             if !contents.isEmpty && !contents.contains(markerName) {
                 throw .refused(path, "is a non-empty directory that OverlayBench did not create (no \(markerName) marker)")
             }
         } else {
-            do {
-                try fm.createDirectory(atPath: normalized, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            } catch {
-                throw .cannotCreate(path, "\(error.localizedDescription)")
+            // The work root's own missing parents are made too (it is the tool's directory, and
+            // every prefix was checked above not to be a symlink).
+            var prefix = ""
+            for component in normalized.split(separator: "/") {
+                prefix += "/" + component
+                do { try FileSystem.makeDirectory(prefix, mode: 0o755) } catch { throw .cannotCreate(path, error.description) }
             }
         }
-        if !fm.fileExists(atPath: marker) {
+        if !FileSystem.exists(marker) {
             let text = "This directory is an OverlayBench work root. `overlaybench cleanup --work-root \(normalized)` removes what is in it.\n"
-            guard fm.createFile(atPath: marker, contents: Data(text.utf8)) else {
-                throw .cannotCreate(path, "cannot write the marker file \(marker)")
+            do { try FileSystem.writeAtomically(Array(text.utf8), to: marker, replacing: false) } catch {
+                throw .cannotCreate(path, "cannot write the marker file: \(error)")
             }
         }
         return WorkRoot(path: normalized)

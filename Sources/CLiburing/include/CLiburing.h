@@ -1,0 +1,88 @@
+// The C side of OverlayBench's System layer: liburing, plus thin non-variadic helpers for what
+// Swift cannot call or import (variadic syscall/ioctl/fcntl, function-like macros, IOSQE_* flags,
+// constants that glibc declares only under _GNU_SOURCE).
+//
+// Only OverlaySystem imports this module, and only with `internal import`. The helpers are
+// defined in shim.c, which is compiled with _GNU_SOURCE, so every constant and struct layout
+// comes from the real headers rather than being spelled out here.
+#ifndef OVERLAYBENCH_CLIBURING_H
+#define OVERLAYBENCH_CLIBURING_H
+
+// <liburing.h> alone clashes with Glibc's fd_set, sigset_t and cpu_set_t; these must come first.
+#include <sys/select.h>
+#include <signal.h>
+#include <sched.h>
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/sendfile.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <linux/stat.h>
+
+#include <liburing.h>
+
+// MARK: - Constants, each the value of the glibc or kernel macro of the same name
+
+extern const int CL_IOSQE_FIXED_FILE, CL_IOSQE_IO_DRAIN, CL_IOSQE_IO_LINK, CL_IOSQE_IO_HARDLINK, CL_IOSQE_ASYNC;
+extern const int CL_SEEK_DATA, CL_SEEK_HOLE;
+extern const int CL_O_TMPFILE, CL_O_PATH, CL_O_NOATIME;
+extern const int CL_AT_EMPTY_PATH;
+extern const unsigned int CL_SPLICE_F_MOVE;
+extern const unsigned int CL_FSOPEN_CLOEXEC, CL_FSCONFIG_SET_FLAG, CL_FSCONFIG_SET_STRING, CL_FSCONFIG_CMD_CREATE;
+extern const unsigned int CL_FSMOUNT_CLOEXEC, CL_MOVE_MOUNT_F_EMPTY_PATH;
+extern const int CL_MNT_FORCE, CL_MNT_DETACH, CL_UMOUNT_NOFOLLOW;
+extern const uint64_t CL_RESOLVE_NO_XDEV, CL_RESOLVE_NO_MAGICLINKS, CL_RESOLVE_NO_SYMLINKS, CL_RESOLVE_BENEATH, CL_RESOLVE_IN_ROOT;
+extern const unsigned int CL_RENAME_NOREPLACE, CL_RENAME_EXCHANGE, CL_RENAME_WHITEOUT;
+
+// MARK: - Syscalls without a usable prototype. Each returns -1 and sets errno on failure.
+
+int cl_mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data);
+int cl_umount2(const char *target, int flags);
+int cl_fsopen(const char *fsname, unsigned int flags);
+int cl_fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux);
+int cl_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
+int cl_move_mount(int from_dfd, const char *from_path, int to_dfd, const char *to_path, unsigned int flags);
+int cl_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+int cl_openat(int dirfd, const char *path, int flags, unsigned int mode);
+int cl_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf);
+long cl_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned int flags);
+long cl_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned int flags);
+int cl_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+int cl_pipe2(int fds[2], int flags);
+int cl_ficlone(int dest_fd, int src_fd);
+/// fcntl(F_SETPIPE_SZ).
+int cl_pipe_size(int fd, int size);
+/// syncfs(2): writes back the filesystem that holds fd.
+int cl_syncfs(int fd);
+
+// MARK: - Function-like macros
+
+dev_t cl_makedev(unsigned int major, unsigned int minor);
+unsigned int cl_major(dev_t dev);
+unsigned int cl_minor(dev_t dev);
+int cl_wifexited(int status);
+int cl_wexitstatus(int status);
+int cl_wifsignaled(int status);
+int cl_wtermsig(int status);
+
+// MARK: - Library calls declared only under _GNU_SOURCE
+
+/// The file liburing was loaded from (dladdr(3)); its soname carries the version. liburing 2.3
+/// has no version API. NULL if unknown.
+const char *cl_liburing_path(void);
+/// sched_getcpu(3): the CPU this thread runs on; -1 and errno on failure.
+int cl_current_cpu(void);
+/// io_uring_register_iowq_aff(3) with a set of one CPU; -errno on failure, as liburing returns.
+int cl_register_iowq_cpu(struct io_uring *ring, int cpu);
+/// posix_spawn_file_actions_addchdir_np(3) (glibc 2.29+): the child starts in `path`, and the
+/// parent's working directory is untouched.
+int cl_spawn_addchdir(void *actions, const char *path);
+
+// MARK: - liburing: what Swift cannot import as-is
+
+void cl_sqe_set_flags(struct io_uring_sqe *sqe, unsigned flags);
+void cl_sqe_set_data64(struct io_uring_sqe *sqe, uint64_t data);
+uint64_t cl_cqe_get_data64(const struct io_uring_cqe *cqe);
+
+#endif

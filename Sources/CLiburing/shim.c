@@ -1,0 +1,111 @@
+// Compiled with _GNU_SOURCE (Package.swift), so the constants and struct layouts below are
+// glibc's and the kernel's own.
+#include "CLiburing.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+
+const int CL_IOSQE_FIXED_FILE = IOSQE_FIXED_FILE;
+const int CL_IOSQE_IO_DRAIN = IOSQE_IO_DRAIN;
+const int CL_IOSQE_IO_LINK = IOSQE_IO_LINK;
+const int CL_IOSQE_IO_HARDLINK = IOSQE_IO_HARDLINK;
+const int CL_IOSQE_ASYNC = IOSQE_ASYNC;
+const int CL_SEEK_DATA = SEEK_DATA;
+const int CL_SEEK_HOLE = SEEK_HOLE;
+const int CL_O_TMPFILE = O_TMPFILE;
+const int CL_O_PATH = O_PATH;
+const int CL_O_NOATIME = O_NOATIME;
+const int CL_AT_EMPTY_PATH = AT_EMPTY_PATH;
+const unsigned int CL_SPLICE_F_MOVE = SPLICE_F_MOVE;
+const unsigned int CL_FSOPEN_CLOEXEC = FSOPEN_CLOEXEC;
+const unsigned int CL_FSCONFIG_SET_FLAG = FSCONFIG_SET_FLAG;
+const unsigned int CL_FSCONFIG_SET_STRING = FSCONFIG_SET_STRING;
+const unsigned int CL_FSCONFIG_CMD_CREATE = FSCONFIG_CMD_CREATE;
+const unsigned int CL_FSMOUNT_CLOEXEC = FSMOUNT_CLOEXEC;
+const unsigned int CL_MOVE_MOUNT_F_EMPTY_PATH = MOVE_MOUNT_F_EMPTY_PATH;
+const int CL_MNT_FORCE = MNT_FORCE;
+const int CL_MNT_DETACH = MNT_DETACH;
+const int CL_UMOUNT_NOFOLLOW = UMOUNT_NOFOLLOW;
+const uint64_t CL_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;
+const uint64_t CL_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
+const uint64_t CL_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
+const uint64_t CL_RESOLVE_BENEATH = RESOLVE_BENEATH;
+const uint64_t CL_RESOLVE_IN_ROOT = RESOLVE_IN_ROOT;
+const unsigned int CL_RENAME_NOREPLACE = RENAME_NOREPLACE;
+const unsigned int CL_RENAME_EXCHANGE = RENAME_EXCHANGE;
+const unsigned int CL_RENAME_WHITEOUT = RENAME_WHITEOUT;
+
+int cl_mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data) {
+    return mount(source, target, fstype, flags, data);
+}
+int cl_umount2(const char *target, int flags) { return umount2(target, flags); }
+int cl_fsopen(const char *fsname, unsigned int flags) { return fsopen(fsname, flags); }
+int cl_fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux) {
+    return fsconfig(fd, cmd, key, value, aux);
+}
+int cl_fsmount(int fd, unsigned int flags, unsigned int attr_flags) { return fsmount(fd, flags, attr_flags); }
+int cl_move_mount(int from_dfd, const char *from_path, int to_dfd, const char *to_path, unsigned int flags) {
+    return move_mount(from_dfd, from_path, to_dfd, to_path, flags);
+}
+// glibc 2.36 has no openat2 wrapper.
+int cl_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+    struct open_how how = { .flags = flags, .mode = mode, .resolve = resolve };
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+int cl_openat(int dirfd, const char *path, int flags, unsigned int mode) { return openat(dirfd, path, flags, (mode_t)mode); }
+int cl_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf) {
+    return (int)syscall(SYS_statx, dirfd, path, flags, mask, buf);
+}
+long cl_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned int flags) {
+    return copy_file_range(fd_in, (off64_t *)off_in, fd_out, (off64_t *)off_out, len, flags);
+}
+long cl_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, unsigned int flags) {
+    return splice(fd_in, (off64_t *)off_in, fd_out, (off64_t *)off_out, len, flags);
+}
+int cl_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+int cl_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+int cl_ficlone(int dest_fd, int src_fd) { return ioctl(dest_fd, FICLONE, src_fd); }
+int cl_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+int cl_syncfs(int fd) { return syncfs(fd); }
+
+dev_t cl_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
+unsigned int cl_major(dev_t dev) { return major(dev); }
+unsigned int cl_minor(dev_t dev) { return minor(dev); }
+int cl_wifexited(int status) { return WIFEXITED(status); }
+int cl_wexitstatus(int status) { return WEXITSTATUS(status); }
+int cl_wifsignaled(int status) { return WIFSIGNALED(status); }
+int cl_wtermsig(int status) { return WTERMSIG(status); }
+
+const char *cl_liburing_path(void) {
+    Dl_info info;
+    if (dladdr((const void *)&io_uring_queue_init, &info) == 0) return NULL;
+    return info.dli_fname;
+}
+int cl_current_cpu(void) { return sched_getcpu(); }
+int cl_register_iowq_cpu(struct io_uring *ring, int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return -EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return io_uring_register_iowq_aff(ring, sizeof set, &set);
+}
+int cl_spawn_addchdir(void *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np((posix_spawn_file_actions_t *)actions, path);
+}
+
+void cl_sqe_set_flags(struct io_uring_sqe *sqe, unsigned flags) { io_uring_sqe_set_flags(sqe, flags); }
+void cl_sqe_set_data64(struct io_uring_sqe *sqe, uint64_t data) { sqe->user_data = data; }
+uint64_t cl_cqe_get_data64(const struct io_uring_cqe *cqe) { return cqe->user_data; }
