@@ -1,5 +1,5 @@
 import Foundation
-import OverlayCore
+@testable import OverlayCore
 import OverlaySuite
 import OverlaySystem
 import OverlayTestSupport
@@ -62,6 +62,24 @@ struct KernelOverlayTests {
                 #expect(view.effectiveOptions.contains("volatile"))
             }
         }
+    }
+
+    @Test("Docker's relative l/ links mount from a child in the overlay2 directory; this process's directory is untouched")
+    func relativeLinksLeaveTheWorkingDirectoryAlone() throws {
+        try Gate.kernelOverlay.require()
+        let before = try FileSystem.currentDirectory()
+        try withWorkRoot { root in
+            let run = try root.makeRunDirectory()
+            let stack = try LayerStackBuilder(spec: spec).build(in: run)
+            try withMergedView(KernelOverlayBackend(method: .relativeLinks), stack, options: .defaults) { (view: any MergedView) throws in
+                #expect(view.mountMethod == "mount(8) with relative l/ links")
+                #expect(try view.root.status(of: "dir/shadow").size == 10)
+                #expect(try view.root.status(of: "dir/lower.bin").size == 70_000)
+                // The kernel resolved the short names from the overlay2 directory.
+                #expect(view.effectiveOptions.contains("lowerdir=l/"))
+            }
+        }
+        #expect(try FileSystem.currentDirectory() == before)
     }
 
     @Test("a failed mount leaves nothing mounted and says why")

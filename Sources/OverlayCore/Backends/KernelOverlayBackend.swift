@@ -1,16 +1,20 @@
 import Foundation
 import OverlaySystem
-import Synchronization
 
 /// The kernel's overlay filesystem, mounted on the stack's `merged/` directory.
 ///
 /// It mounts with `mount(2)` when the option string fits in one page. Beyond that it uses the
 /// new mount API with one `fsconfig(lowerdir+)` per layer (kernel 6.8+), and on older kernels
-/// Docker's trick: `chdir` into the overlay2 directory and name layers by short relative links.
+/// Docker's trick: name layers by short relative links from the overlay2 directory, mounted by a
+/// child process that starts there.
 public struct KernelOverlayBackend: OverlayBackend {
     public let identifier = "kernel"
+    /// The mechanism to mount with; the default picks the first that fits (tests force the others).
+    var method: KernelMountMethod = .automatic
 
     public init() {}
+
+    init(method: KernelMountMethod) { self.method = method }
 
     public func availability() -> BackendAvailability {
         if !Host.isRoot {
@@ -29,18 +33,23 @@ public struct KernelOverlayBackend: OverlayBackend {
             // in user.overlay.* instead (Documentation/filesystems/overlayfs.rst, "userxattr").
             options = (try? OverlayMountOptions(parsing: options.description.isEmpty ? "userxattr" : options.description + ",userxattr")) ?? options
         }
-        let method = try KernelMountPlan(stack: stack, options: options).mount()
+        let method = try KernelMountPlan(stack: stack, options: options).mount(self.method)
         return try KernelMergedView(stack: stack, method: method)
     }
+}
+
+/// The mechanisms a kernel overlay can be mounted by.
+enum KernelMountMethod: Sendable {
+    /// `mount(2)` when the options fit one page, else `fsconfig(lowerdir+)` (6.8+), else relative links.
+    case automatic
+    case lowerdirPlus
+    case relativeLinks
 }
 
 /// How one overlay mount is carried out: the option string, and the mechanism that fits it.
 struct KernelMountPlan {
     let stack: LayerStack
     let options: OverlayMountOptions
-
-    /// Serializes the `chdir` of the relative-link method against other mounts in this process.
-    private static let chdirLock = Mutex(())
 
     /// Escapes a path for a `mount(2)` overlay option: the kernel splits options on unescaped `,`
     /// and `lowerdir=` on unescaped `:`, then drops one backslash before any character
@@ -70,7 +79,16 @@ struct KernelMountPlan {
     }
 
     /// Mounts and returns the method used.
-    func mount() throws -> String {
+    func mount(_ method: KernelMountMethod = .automatic) throws -> String {
+        switch method {
+        case .automatic: break
+        case .lowerdirPlus:
+            try mountWithLowerdirPlus()
+            return "fsconfig(lowerdir+)"
+        case .relativeLinks:
+            try mountWithRelativeLinks()
+            return "mount(8) with relative l/ links"
+        }
         let absolute = monolithicData(lower: stack.lowerPaths, upper: stack.upperPath, work: stack.workPath)
         if absolute.utf8.count <= Mount.maximumDataLength {
             try Mount.mount(source: "overlay", target: stack.mergedPath, type: "overlay", data: absolute)
@@ -82,7 +100,7 @@ struct KernelMountPlan {
             return "fsconfig(lowerdir+)"
         }
         try mountWithRelativeLinks()
-        return "mount(2) with relative l/ links"
+        return "mount(8) with relative l/ links"
     }
 
     /// The new mount API: each `fsconfig` value is at most 255 bytes, one layer per call.
@@ -106,6 +124,10 @@ struct KernelMountPlan {
     }
 
     /// Docker's method: short relative `l/XXXX` names resolved from the overlay2 directory.
+    ///
+    /// The kernel resolves relative layer paths against the mounting process's working directory.
+    /// Rather than `chdir` this process (which every thread shares, and tests run in parallel),
+    /// a `mount(8)` child is started in the overlay2 directory and does the mount there.
     private func mountWithRelativeLinks() throws {
         let relative = monolithicData(
             lower: stack.lowerLayers.map(stack.relativeLink),
@@ -113,13 +135,14 @@ struct KernelMountPlan {
         guard relative.utf8.count <= Mount.maximumDataLength else {
             throw BackendError.mountFailed("kernel", "\(stack.lowerLayers.count) layers need \(relative.utf8.count) bytes of mount data even with short links; the limit is \(Mount.maximumDataLength) and this kernel lacks lowerdir+ (6.8)")
         }
-        try Self.chdirLock.withLock { _ in
-            let previous = FileManager.default.currentDirectoryPath
-            guard FileManager.default.changeCurrentDirectoryPath(stack.root) else {
-                throw BackendError.mountFailed("kernel", "cannot chdir to \(stack.root)")
-            }
-            defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
-            try Mount.mount(source: "overlay", target: stack.mergedPath, type: "overlay", data: relative)
+        guard let mount = ChildProcess.findExecutable("mount") else {
+            throw BackendError.mountFailed("kernel", "\(stack.lowerLayers.count) layers need short relative l/ links, which are mounted by mount(8), and it is not installed (apt: mount)")
+        }
+        // -i: no mount.overlay helper; -n: no /etc/mtab. The option string is passed verbatim.
+        let outcome = try ChildProcess.run(mount, ["-i", "-n", "-t", "overlay", "overlay", "-o", relative, stack.mergedPath],
+                                           workingDirectory: stack.root, timeout: 60)
+        guard outcome.exit.succeeded else {
+            throw BackendError.mountFailed("kernel", "mount(8) in \(stack.root) \(outcome.exit): \(outcome.firstLine)")
         }
     }
 }

@@ -143,7 +143,7 @@ public struct ChooseRunner {
                     for operation in profile.operations where !executor.run(operation).hasPrefix("ok") { failures += 1 }
                     let elapsed = MonotonicClock.now() - start
                     // An adopted stack reaches its upper through a symlink; count the real directory.
-                    return (elapsed, failures, Self.usage(of: (try? Host.realPath(view.upperPath)) ?? view.upperPath))
+                    return (elapsed, failures, (try? Footprint.measure((try? Host.realPath(view.upperPath)) ?? view.upperPath)) ?? Footprint())
                 }
                 if repetition >= configuration.warmup {
                     outcomes[key, default: TraceOutcome()].times.append(Double(elapsed))
@@ -166,20 +166,6 @@ public struct ChooseRunner {
         }
         try? session.workRoot.remove(place)
         return outcomes
-    }
-
-    /// Allocated bytes and inodes below an upper directory (whiteouts and directories included).
-    static func usage(of upper: String) -> (bytes: Int64, inodes: Int) {
-        var bytes: Int64 = 0
-        var inodes = 0
-        let cwd = FileDescriptor.currentWorkingDirectory
-        guard let walker = FileManager.default.enumerator(atPath: upper) else { return (0, 0) }
-        while let relative = walker.nextObject() as? String {
-            guard let status = try? cwd.status(of: upper + "/" + relative) else { continue }
-            inodes += 1
-            bytes += status.allocatedBytes
-        }
-        return (bytes, inodes)
     }
 
     /// A copy-up sweep (for the fixed and per-MiB cost) and a lookup sweep (for the slope) per

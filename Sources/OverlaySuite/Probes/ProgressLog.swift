@@ -1,4 +1,5 @@
 import Foundation
+import OverlaySystem
 
 /// Diagnostics on standard error (never standard output, which may carry JSON): plain log lines
 /// when stderr is not a terminal, a self-rewriting progress line when it is.
@@ -18,7 +19,7 @@ public final class ProgressLog: @unchecked Sendable {
 
     public init(level: Level = .normal) {
         self.level = level
-        self.isTerminal = isatty(2) != 0
+        self.isTerminal = FileDescriptor.standardError.isTerminal
     }
 
     public func info(_ message: String) {

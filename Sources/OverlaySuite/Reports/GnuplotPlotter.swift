@@ -1,4 +1,5 @@
 import Foundation
+import OverlaySystem
 
 /// Draws ``ReportPlot``s as SVG and PNG by running gnuplot on a data file and a script written
 /// to a temporary directory.
@@ -23,13 +24,8 @@ public struct GnuplotPlotter: Sendable {
     static let palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442", "#999999"]
 
     /// Finds gnuplot on `PATH`; nil when it is not installed.
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) -> GnuplotPlotter? {
-        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/gnuplot"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return GnuplotPlotter(executable: candidate) }
-        }
-        return nil
+    public static func locate() -> GnuplotPlotter? {
+        ChildProcess.findExecutable("gnuplot").map(GnuplotPlotter.init(executable:))
     }
 
     public init(executable: String) { self.executable = executable }
@@ -37,32 +33,29 @@ public struct GnuplotPlotter: Sendable {
     /// Writes `<directory>/<plot.name>.svg` and `.png`; returns the SVG's text.
     @discardableResult
     public func draw(_ plot: ReportPlot, into directory: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let scratch = FileManager.default.temporaryDirectory
-            .appendingPathComponent("overlaybench-plot-\(UInt64.random(in: 0...UInt64.max))").path
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileSystem.makeDirectory(directory)
+        // The data and script live beside the plots, in a directory of our own that is removed
+        // afterwards (file names in it are ours, never a shared /tmp name).
+        let scratch = try FileSystem.makeTemporaryDirectory(in: directory, prefix: ".gnuplot-")
+        defer {
+            try? FileSystem.removeFile(scratch + "/data.dat")
+            try? FileSystem.removeFile(scratch + "/plot.gp")
+            try? FileDescriptor.currentWorkingDirectory.unlink(scratch, directory: true)
+        }
 
         let dataPath = scratch + "/data.dat"
         let scriptPath = scratch + "/plot.gp"
-        let svgPath = (directory as NSString).appendingPathComponent(plot.name + ".svg")
-        let pngPath = (directory as NSString).appendingPathComponent(plot.name + ".png")
-        try Self.data(plot).write(toFile: dataPath, atomically: true, encoding: .utf8)
-        try Self.script(plot, data: dataPath, svg: svgPath, png: pngPath).write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        let svgPath = directory + "/" + plot.name + ".svg"
+        let pngPath = directory + "/" + plot.name + ".png"
+        try FileSystem.writeAtomically(Array(Self.data(plot).utf8), to: dataPath, replacing: true)
+        try FileSystem.writeAtomically(Array(Self.script(plot, data: dataPath, svg: svgPath, png: pngPath).utf8), to: scriptPath, replacing: true)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [scriptPath]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PlotError.failed(plot: plot.name, status: process.terminationStatus, stderr: String(decoding: stderr, as: UTF8.self))
+        let outcome = try ChildProcess.run(executable, [scriptPath], timeout: 120)
+        guard outcome.exit.succeeded else {
+            let status: Int32 = if case .exited(let code) = outcome.exit { code } else { -1 }
+            throw PlotError.failed(plot: plot.name, status: status, stderr: outcome.timedOut ? "timed out" : outcome.standardError)
         }
-        return try String(contentsOfFile: svgPath, encoding: .utf8)
+        return try FileSystem.readText(svgPath)
     }
 
     /// One gnuplot data block per series (`index i`), columns x, y, low, high.

@@ -74,7 +74,7 @@ public struct RunEnvironment: Codable, Sendable {
     }
 
     static func cpuModel() -> String {
-        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let text = (try? FileSystem.readText("/proc/cpuinfo")) ?? ""
         for line in text.split(separator: "\n") where line.hasPrefix("model name") {
             if let value = line.split(separator: ":", maxSplits: 1).last { return value.trimmingCharacters(in: .whitespaces) }
         }
@@ -82,7 +82,7 @@ public struct RunEnvironment: Codable, Sendable {
     }
 
     static func memoryBytes() -> Int64 {
-        let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        let text = (try? FileSystem.readText("/proc/meminfo")) ?? ""
         for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
             let kib = line.split(separator: " ").compactMap { Int64($0) }.first ?? 0
             return kib * 1024
@@ -93,10 +93,10 @@ public struct RunEnvironment: Codable, Sendable {
     /// The overlay module's parameters, e.g. `metacopy: N`.
     public static func overlayParameters() -> [String: String] {
         let directory = "/sys/module/overlay/parameters"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let names = (try? FileSystem.entries(directory)) ?? []
         var result: [String: String] = [:]
         for name in names {
-            if let value = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8) {
+            if let value = try? FileSystem.readText(directory + "/" + name) {
                 result[name] = value.trimmingCharacters(in: .whitespacesAndNewlines)
             }
         }
@@ -117,21 +117,21 @@ public struct RunEnvironment: Codable, Sendable {
         var directory = (filePath as NSString).deletingLastPathComponent
         while directory != "/" && !directory.isEmpty {
             let git = directory + "/.git"
-            if FileManager.default.fileExists(atPath: git) { return readRevision(gitDirectory: git) ?? "unknown" }
+            if FileSystem.exists(git) { return readRevision(gitDirectory: git) ?? "unknown" }
             directory = (directory as NSString).deletingLastPathComponent
         }
         return "unknown"
     }
 
     private static func readRevision(gitDirectory: String) -> String? {
-        guard let head = try? String(contentsOfFile: gitDirectory + "/HEAD", encoding: .utf8)
+        guard let head = try? FileSystem.readText(gitDirectory + "/HEAD")
             .trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
         guard head.hasPrefix("ref: ") else { return head }
         let ref = String(head.dropFirst(5))
-        if let value = try? String(contentsOfFile: gitDirectory + "/" + ref, encoding: .utf8) {
+        if let value = try? FileSystem.readText(gitDirectory + "/" + ref) {
             return value.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let packed = (try? String(contentsOfFile: gitDirectory + "/packed-refs", encoding: .utf8)) ?? ""
+        let packed = (try? FileSystem.readText(gitDirectory + "/packed-refs")) ?? ""
         for line in packed.split(separator: "\n") where line.hasSuffix(" " + ref) {
             return String(line.split(separator: " ")[0])
         }

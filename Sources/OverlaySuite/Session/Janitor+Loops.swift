@@ -1,4 +1,3 @@
-import Foundation
 import OverlayCore
 import OverlaySystem
 
@@ -9,31 +8,31 @@ extension Janitor {
     static let stateDirectoryName = "state"
 
     public static func loopStatePath(workRoot: WorkRoot, run: String) -> String {
-        workRoot.path + "/\(stateDirectoryName)/" + (run as NSString).lastPathComponent + ".loops"
+        workRoot.path + "/\(stateDirectoryName)/" + baseName(run) + ".loops"
     }
 
     /// Appends `device` to the state file (creating the state directory).
     static func appendLoop(_ device: String, to statePath: String) throws {
-        let directory = (statePath as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The state directory is the work root's own; only it is made here, never its parents.
+        if let slash = statePath.lastIndex(of: "/") { try FileSystem.makeDirectory(String(statePath[..<slash]), mode: 0o700) }
         var lines = recordedLoops(statePath)
         lines.append(device)
-        try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: statePath, overwrite: true)
+        try FileSystem.writeAtomically(Array((lines.joined(separator: "\n") + "\n").utf8), to: statePath, replacing: true)
     }
 
     /// Removes `device` from the state file, and the file once it is empty.
     static func removeLoop(_ device: String, from statePath: String) {
         let lines = recordedLoops(statePath).filter { $0 != device }
         if lines.isEmpty {
-            try? FileManager.default.removeItem(atPath: statePath)
+            try? FileSystem.removeFile(statePath)
         } else {
-            try? AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: statePath, overwrite: true)
+            try? FileSystem.writeAtomically(Array((lines.joined(separator: "\n") + "\n").utf8), to: statePath, replacing: true)
         }
     }
 
     /// The devices a state file lists.
     public static func recordedLoops(_ statePath: String) -> [String] {
-        let text = (try? String(contentsOfFile: statePath, encoding: .utf8)) ?? ""
+        let text = (try? FileSystem.readText(statePath)) ?? ""
         return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
 
@@ -60,12 +59,12 @@ extension Janitor {
             }
         }
         let stateDirectory = workRoot.path + "/" + stateDirectoryName
-        let stateFiles = (try? FileManager.default.contentsOfDirectory(atPath: stateDirectory)) ?? []
+        let stateFiles = (try? FileSystem.entries(stateDirectory)) ?? []
         for name in stateFiles where name.hasSuffix(".loops") {
             let run = workRoot.path + "/" + String(name.dropLast(".loops".count))
             let covered = directory == workRoot.path || run == directory
             let live = recordedLoops(stateDirectory + "/" + name).contains { LoopDevice.backingFile(of: $0)?.hasPrefix(run + "/") == true }
-            if covered && !live { try? FileManager.default.removeItem(atPath: stateDirectory + "/" + name) }
+            if covered && !live { try? FileSystem.removeFile(stateDirectory + "/" + name) }
         }
         return detached
     }

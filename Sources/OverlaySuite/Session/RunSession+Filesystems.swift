@@ -53,6 +53,6 @@ extension RunSession {
             }
         }
         filesystems.removeAll { !$0.isMounted && $0.device == nil }
-        if filesystems.isEmpty { try? FileManager.default.removeItem(atPath: loopStatePath) }
+        if filesystems.isEmpty { try? FileSystem.removeFile(loopStatePath) }
     }
 }
