@@ -1,6 +1,6 @@
 import Foundation
-@_implementationOnly import OverlayCore
-@_implementationOnly import OverlaySystem
+import OverlayCore
+import OverlaySystem
 
 /// One copy engine and a warm source file under /var/tmp, for the CopyEngines benchmarks.
 ///
