@@ -25,14 +25,82 @@ struct ReportTests {
         let (predicted, ci) = cost.predict(bytes: 2 << 30)
         #expect(abs(predicted - (500 + 3000 * 2048)) < 1e-3)
         #expect(ci.contains(predicted))
-        let sentence = try #require(model.sentences(host: "testhost").first)
-        #expect(sentence.contains("2GiB lower file costs ≈ 6.1"), "\(sentence)")
+        #expect(cost.lineFitsSmallSizes)
+        let sentences = model.sentences(host: "testhost", predict: [32 << 20, 100 << 20, 2 << 30])
+        #expect(sentences.count == 4)
+        #expect(sentences[0].contains("a fixed 500 µs"), "\(sentences[0])")
+        #expect(sentences[1].contains("within the sizes measured"), "\(sentences[1])")
+        #expect(sentences[2].contains("beyond the largest size measured (64MiB)"), "\(sentences[2])")
+        #expect(sentences[3].contains("2GiB lower file is predicted at 6.1"), "\(sentences[3])")
+        #expect(sentences[3].hasSuffix("extrapolated from ≤ 64MiB."), "\(sentences[3])")
+    }
+
+    @Test("No prediction is made unless one is asked for")
+    func noDefaultPrediction() throws {
+        let measurements = [4096, 1 << 20, 16 << 20].map { (size: Int) in
+            OverlaySuite.Measurement(probe: "copyup", backend: "kernel", metric: "firstWrite", unit: "ns",
+                                     parameters: ["size": .int(Int64(size)), "cache": "warm"],
+                                     samples: [1_000_000 + Double(size), 1_000_100 + Double(size), 999_900 + Double(size)])
+        }
+        let sentences = CapacityModel(measurements: measurements).sentences(host: "h")
+        #expect(sentences.count == 1)
+        #expect(!sentences[0].contains("predicted"), "\(sentences[0])")
+    }
+
+    @Test("A fixed cost the smallest size contradicts splits the model into a fixed cost and a bandwidth")
+    func twoRegimes() throws {
+        // 200 µs at 0 and 4 KiB (the fsync of an empty file), then 1 ms + 1 ms/MiB from 1 MiB up:
+        // one line through all of them would claim a fixed cost near 1 ms that 0 bytes never paid.
+        let points: [(Int64, Double)] = [(0, 200), (4096, 200), (1 << 20, 2_000), (16 << 20, 17_000), (64 << 20, 65_000), (256 << 20, 257_000)]
+        let measurements = points.map { size, microseconds in
+            OverlaySuite.Measurement(probe: "copyup", backend: "kernel", metric: "firstWrite", unit: "ns",
+                                     parameters: ["size": .int(size), "cache": "warm"],
+                                     samples: [microseconds * 990, microseconds * 1_000, microseconds * 1_010])
+        }
+        let cost = try #require(CapacityModel(measurements: measurements).copyUp.first)
+        #expect(!cost.lineFitsSmallSizes)
+        let large = try #require(cost.largeRegime)
+        #expect(abs(large.slope - 1_000) < 20)
+        let sentence = try #require(CapacityModel(measurements: measurements).sentences(host: "h").first)
+        #expect(sentence.contains("a fixed cost of 200 µs"), "\(sentence)")
+        #expect(sentence.contains("measured at 0B") || sentence.contains("measured at 0 B"), "\(sentence)")
+        #expect(sentence.contains("does not fit the small sizes"), "\(sentence)")
+    }
+
+    @Test("Byte and inode counters are never fitted as time")
+    func countersAreNotModelled() {
+        let footprint = [1, 16, 128].flatMap { depth in
+            [("upperBytes", "bytes"), ("upperInodes", "inodes")].map { metric, unit in
+                OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: metric, unit: unit,
+                                         parameters: ["depth": .int(Int64(depth)), "cache": "warm", "scope": "run"],
+                                         samples: [4096])
+            }
+        }
+        let model = CapacityModel(measurements: footprint)
+        #expect(model.lookup.isEmpty)
+        #expect(model.sentences(host: "h").isEmpty)
+    }
+
+    @Test("A slope whose interval spans zero is no measurable per-layer cost, and a negative base is not a cost")
+    func flatSlopeIsNotACost() throws {
+        // Alternating noise around 1 µs at every depth: the slope's CI straddles 0.
+        let measurements = [1, 2, 4, 8, 16, 32].map { depth in
+            OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: "stat", unit: "ns",
+                                     parameters: ["depth": .int(Int64(depth)), "position": "top", "cache": "warm"],
+                                     samples: [900, 1_100, 1_000, 950, 1_050])
+        }
+        let cost = try #require(CapacityModel(measurements: measurements).lookup.first)
+        #expect(cost.fit.slopeCI.contains(0))
+        let sentence = try #require(CapacityModel(measurements: measurements).sentences(host: "h").first)
+        #expect(sentence.contains("no measurable per-layer cost (95% CI"), "\(sentence)")
+        #expect(!sentence.contains("adds"), "\(sentence)")
+        #expect(!sentence.contains("base"), "\(sentence)")
     }
 
     @Test("Lookup: exact data 200 ns + 40 ns/layer gives the slope by least squares")
     func lookupSlope() throws {
         let measurements = [1, 2, 4, 8, 16].map { depth in
-            OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: "latency", unit: "ns",
+            OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: "stat", unit: "ns",
                         parameters: ["depth": .int(Int64(depth)), "position": "bottom", "cache": "warm"],
                         samples: [200 + 40 * Double(depth) - 1, 200 + 40 * Double(depth) + 1])
         }
@@ -60,7 +128,7 @@ struct ReportTests {
             #expect(markdown.contains("gnuplot is not installed"))
             #expect(markdown.contains("### Probe `copyup`"))
             #expect(markdown.contains("95% CI of p50"))
-            #expect(markdown.contains("lower file costs ≈"))
+            #expect(markdown.contains("per MiB"))
             #expect(markdown.contains("No read probe samples"))
             #expect(html.hasPrefix("<!DOCTYPE html>"))
             #expect(html.contains("<table>"))

@@ -2,49 +2,73 @@ import Foundation
 import OverlayCore
 import OverlayStatistics
 
-/// Straight-line cost models fitted to a run, for sentences a capacity planner can cite.
+/// Cost models fitted to a run, for sentences a capacity planner can cite. Every sentence names
+/// its interval, and says when the data does not support a claim.
 ///
-/// - Copy-up: first-write latency against file size, per (backend, mount options, cache,
-///   backing filesystem), fitted by Theil–Sen on every raw sample (x in MiB, y in µs), so a
-///   stalled sample does not tilt the line. The intercept is the fixed cost of a copy-up, the
-///   slope the cost of each MiB.
-/// - Lookup: latency against layer depth, per (backend, metric, position, cache), fitted by least
-///   squares on every raw sample (x in layers, y in ns): the cost of each extra layer.
+/// - Copy-up: first-write latency (a time, in ns) against file size, per configuration (every
+///   parameter but the size), fitted by Theil–Sen on every raw sample (x in MiB, y in µs), so a
+///   stalled sample does not tilt the line. When the line's fixed cost disagrees with what the
+///   smallest size measured, the data has two regimes, and they are reported apart: a fixed
+///   cost from the small sizes, and a bandwidth from the sizes of 1 MiB and more.
+/// - Lookup and readdir: latency (ns) against layer depth, per (backend, metric, position,
+///   cache), fitted by least squares on every raw sample: the cost of each extra layer, or
+///   "no measurable per-layer cost" when the slope's interval includes zero.
+///
+/// Counters (bytes, inodes) are never modelled as time: only measurements whose unit is `ns`
+/// enter a fit.
 public struct CapacityModel: Sendable, Encodable {
-    /// The copy-up cost line of one configuration.
+    /// The copy-up cost of one configuration.
     public struct CopyUpCost: Sendable, Encodable {
         public var backend: String
-        public var mountOptions: String
-        public var cache: String
-        public var fs: String
-        /// y = fixed µs + per-MiB µs · size in MiB.
+        /// Every parameter of the configuration but the size (cache, fs, mountOptions, trigger, …).
+        public var configuration: [String: String]
+        /// y = fixed µs + per-MiB µs · size in MiB, over every size.
         public var fit: LinearFit
         public var sizes: [Int64]
+        /// The median first write at the smallest size measured, µs, and its bootstrap interval.
+        public var smallestSizeMicroseconds: Double
+        public var smallestSizeCI: ConfidenceInterval
+        /// Whether the line, at the smallest size, agrees with what that size measured; when it
+        /// does not, one line does not describe both the small and the large files.
+        public var lineFitsSmallSizes: Bool
+        /// With two regimes: the bandwidth line fitted to the sizes of ``largeRegimeFrom`` and up.
+        public var largeRegime: LinearFit?
+        public static let largeRegimeFrom: Int64 = 1 << 20
 
-        /// The fixed cost of a copy-up, µs.
+        /// The fixed cost of a copy-up, µs (the line's intercept).
         public var fixedMicroseconds: Double { fit.intercept }
         /// The cost of each MiB copied up, µs.
         public var microsecondsPerMiB: Double { fit.slope }
         /// The slope as a bandwidth: MB (10⁶ bytes) per second, nil when the slope is not positive.
         public var megabytesPerSecond: Double? { fit.slope > 0 ? Double(1 << 20) / fit.slope : nil }
+        public var largestSize: Int64 { sizes.last ?? 0 }
 
-        /// The predicted first-write latency for a `bytes`-byte lower file, µs, with an interval
-        /// combining the ends of the slope and intercept intervals (conservative: they are not
-        /// independent, so the true joint interval is narrower).
+        /// The predicted first-write latency for a `bytes`-byte lower file, µs, from the line that
+        /// describes files of that size, with an interval combining the ends of the slope and
+        /// intercept intervals (conservative: they are not independent, so the true joint
+        /// interval is narrower).
         public func predict(bytes: Int64) -> (microseconds: Double, ci: ConfidenceInterval) {
+            let line = (bytes >= Self.largeRegimeFrom ? largeRegime : nil) ?? fit
             let mebibytes = Double(bytes) / Double(1 << 20)
-            let low = fit.interceptCI.lower + fit.slopeCI.lower * mebibytes
-            let high = fit.interceptCI.upper + fit.slopeCI.upper * mebibytes
-            return (fit.predict(mebibytes), ConfidenceInterval(lower: min(low, high), upper: max(low, high), level: fit.slopeCI.level))
+            let low = line.interceptCI.lower + line.slopeCI.lower * mebibytes
+            let high = line.interceptCI.upper + line.slopeCI.upper * mebibytes
+            return (line.predict(mebibytes), ConfidenceInterval(lower: min(low, high), upper: max(low, high), level: line.slopeCI.level))
         }
 
-        /// `backend kernel, options defaults, warm cache, fs root`.
+        public var mountOptions: String { configuration["mountOptions"] ?? "" }
+        public var cache: String { configuration["cache"] ?? "" }
+        public var fs: String { configuration["fs"] ?? "" }
+
+        /// `kernel, cache=warm, fs=root, mountOptions=defaults`.
         public var label: String {
-            "\(backend), options \(mountOptions.isEmpty ? "defaults" : mountOptions), \(cache) cache, fs \(fs)"
+            ([backend] + configuration.keys.sorted().map { name in
+                let value = configuration[name]!
+                return "\(name)=\(value.isEmpty && name == "mountOptions" ? "defaults" : value)"
+            }).joined(separator: ", ")
         }
     }
 
-    /// The per-layer cost of a lookup in one configuration.
+    /// The per-layer cost of a lookup or a readdir in one configuration.
     public struct LookupCost: Sendable, Encodable {
         public var backend: String
         public var metric: String
@@ -54,7 +78,12 @@ public struct CapacityModel: Sendable, Encodable {
         public var fit: LinearFit
         public var depths: [Int64]
 
-        public var label: String { "\(backend) \(metric), \(position.isEmpty ? "" : "position \(position), ")\(cache) cache" }
+        /// What the metric times, in words: `stat` is a lookup, `readdir` a directory read.
+        public var operation: String { metric == "stat" ? "lookup" : metric }
+        /// Whether the slope's interval includes zero: no per-layer cost can be claimed.
+        public var slopeIsMeasurable: Bool { !fit.slopeCI.contains(0) }
+
+        public var label: String { "\(backend) \(operation), \(position.isEmpty ? "" : "position \(position), ")\(cache) cache" }
     }
 
     public var copyUp: [CopyUpCost]
@@ -62,40 +91,65 @@ public struct CapacityModel: Sendable, Encodable {
     /// Configurations that could not be fitted, and why.
     public var notes: [String]
 
-    /// The size the headline sentence predicts for: a 2 GiB lower file (a large image layer).
-    public static let headlineBytes: Int64 = 2 << 30
+    /// Parameters that do not define a copy-up configuration (they vary within one).
+    static let nonConfigurationParameters: Set<String> = ["size", "round", "repeat", "scope"]
 
     public init(measurements: [Measurement]) {
         copyUp = []
         lookup = []
         notes = []
-        fitCopyUp(measurements.filter { $0.probe == "copyup" && $0.metric == "firstWrite" && $0.hasSamples })
-        fitLookup(measurements.filter { $0.probe == "lookup" && $0.hasSamples && $0.parameters["depth"]?.intValue != nil })
+        let timed = measurements.filter { $0.unit == "ns" && $0.hasSamples && $0.parameters["scope"] == nil }
+        fitCopyUp(timed.filter { $0.probe == "copyup" && $0.metric == "firstWrite" })
+        fitLookup(timed.filter { $0.probe == "lookup" && ($0.metric == "stat" || $0.metric == "readdir")
+            && $0.parameters["depth"]?.intValue != nil })
     }
 
     private mutating func fitCopyUp(_ measurements: [Measurement]) {
-        let groups = Dictionary(grouping: measurements) {
-            [$0.backend, $0.text("mountOptions"), $0.text("cache"), $0.text("fs")]
+        let groups = Dictionary(grouping: measurements) { m in
+            [m.backend] + m.parameters.keys.sorted().filter { !Self.nonConfigurationParameters.contains($0) }.map { "\($0)=\(m.text($0))" }
         }
         for key in groups.keys.sorted(by: { $0.joined(separator: "\u{1}") < $1.joined(separator: "\u{1}") }) {
-            var x: [Double] = []
-            var y: [Double] = []
+            var bySize: [Int64: [Double]] = [:]
             for m in groups[key]! {
                 guard let size = m.sizeBytes else { continue }
-                x += Array(repeating: Double(size) / Double(1 << 20), count: m.samples.count)
-                y += m.samples.map { $0 / 1_000 }
+                bySize[size, default: []] += m.samples.map { $0 / 1_000 }
             }
-            let sizes = Set(x).count
-            let label = "copy-up \(key[0]), options \(key[1].isEmpty ? "defaults" : key[1]), \(key[2]) cache, fs \(key[3])"
-            guard sizes >= 2 else {
-                notes.append("\(label): one size only, so there is no line to fit")
+            let sizes = bySize.keys.sorted()
+            var configuration: [String: String] = [:]
+            for pair in key.dropFirst() {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                configuration[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            guard sizes.count >= 2 else {
+                notes.append("copy-up \(key.joined(separator: ", ")): one size only, so there is no line to fit")
                 continue
             }
-            let fit = TheilSen.fit(x: x, y: y, resamples: Self.bootstrapResamples(points: x.count))
+            let fit = Self.theilSen(bySize, sizes: sizes)
+            let smallest = bySize[sizes[0]]!
+            let smallestCI = Bootstrap.medianCI(smallest)
+            let smallestMedian = Summary.percentile(sorted: smallest.sorted(), 50)
+            // The line describes the small files when its value at the smallest size lies inside
+            // that size's own interval, or within a fifth of its median (a straight line through
+            // noisy data is never exact; a fixed cost several times what 0 bytes paid is wrong).
+            let predictedSmallest = fit.predict(Double(sizes[0]) / Double(1 << 20))
+            let fits = smallestCI.contains(predictedSmallest) || abs(predictedSmallest - smallestMedian) <= 0.2 * smallestMedian
+            let large = sizes.filter { $0 >= CopyUpCost.largeRegimeFrom }
+            let largeRegime = !fits && large.count >= 2 ? Self.theilSen(bySize, sizes: large) : nil
             copyUp.append(CopyUpCost(
-                backend: key[0], mountOptions: key[1], cache: key[2], fs: key[3], fit: fit,
-                sizes: groups[key]!.compactMap(\.sizeBytes).sorted()))
+                backend: key[0], configuration: configuration, fit: fit, sizes: sizes,
+                smallestSizeMicroseconds: smallestMedian, smallestSizeCI: smallestCI,
+                lineFitsSmallSizes: fits, largeRegime: largeRegime))
         }
+    }
+
+    private static func theilSen(_ bySize: [Int64: [Double]], sizes: [Int64]) -> LinearFit {
+        var x: [Double] = []
+        var y: [Double] = []
+        for size in sizes {
+            x += Array(repeating: Double(size) / Double(1 << 20), count: bySize[size]!.count)
+            y += bySize[size]!
+        }
+        return TheilSen.fit(x: x, y: y, resamples: bootstrapResamples(points: x.count))
     }
 
     private mutating func fitLookup(_ measurements: [Measurement]) {
@@ -108,7 +162,7 @@ public struct CapacityModel: Sendable, Encodable {
                 x += Array(repeating: Double(depth), count: m.samples.count)
                 y += m.samples
             }
-            let label = "lookup \(key[0]) \(key[1]), position \(key[2]), \(key[3]) cache"
+            let label = "\(key[1] == "stat" ? "lookup" : key[1]) \(key[0]), position \(key[2]), \(key[3]) cache"
             guard Set(x).count >= 2, x.count >= 3 else {
                 notes.append("\(label): needs at least two depths and three samples to fit")
                 continue
@@ -129,29 +183,73 @@ public struct CapacityModel: Sendable, Encodable {
 
     // MARK: - Sentences
 
-    /// Citable sentences, one per fitted configuration.
-    public func sentences(host: String) -> [String] {
+    /// Citable sentences, one per fitted configuration, then one per size in `predict` for each
+    /// copy-up configuration. A prediction beyond twice the largest size measured says that it
+    /// is an extrapolation.
+    public func sentences(host: String, predict: [Int64] = []) -> [String] {
         var result: [String] = []
         for cost in copyUp {
-            let (predicted, ci) = cost.predict(bytes: Self.headlineBytes)
-            let bandwidth = cost.megabytesPerSecond.map { String(format: " (≈ %.0f MB/s)", $0) } ?? ""
-            result.append(
-                "On \(host), \(cost.label): a first write to a \(ByteCount.format(Self.headlineBytes)) lower file costs "
-                + "≈ \(Self.seconds(predicted)) (\(Int(ci.level * 100))% CI \(Self.seconds(ci.lower))–\(Self.seconds(ci.upper))): "
-                + String(format: "a fixed %.0f µs (CI %.0f–%.0f) plus %.0f µs per MiB (CI %.0f–%.0f)",
-                          cost.fixedMicroseconds, cost.fit.interceptCI.lower, cost.fit.interceptCI.upper,
-                          cost.microsecondsPerMiB, cost.fit.slopeCI.lower, cost.fit.slopeCI.upper)
-                + "\(bandwidth); Theil–Sen over \(cost.fit.n) samples, R² = \(String(format: "%.3f", cost.fit.rSquared)).")
+            result.append("On \(host), copy-up \(cost.label): " + Self.copyUpModel(cost))
+            for bytes in predict {
+                result.append("On \(host), copy-up \(cost.label): " + Self.prediction(cost, bytes: bytes))
+            }
         }
-        for cost in lookup {
-            result.append(
-                "On \(host), \(cost.label): each extra layer adds "
-                + String(format: "%.1f ns (%.0f%% CI %.1f–%.1f) to a lookup; base %.0f ns; least squares over %d samples, R² = %.3f.",
-                         cost.fit.slope, cost.fit.slopeCI.level * 100, cost.fit.slopeCI.lower, cost.fit.slopeCI.upper,
-                         cost.fit.intercept, cost.fit.n, cost.fit.rSquared))
-        }
+        for cost in lookup { result.append("On \(host), \(cost.label): " + Self.lookupModel(cost)) }
         return result
     }
+
+    static func copyUpModel(_ cost: CopyUpCost) -> String {
+        let level = percent(cost.fit.slopeCI.level)
+        let range = "sizes \(ByteCount.format(cost.sizes[0]))–\(ByteCount.format(cost.largestSize))"
+        let small = "the first write at \(ByteCount.format(cost.sizes[0])) took \(seconds(cost.smallestSizeMicroseconds)) "
+            + "(\(level) CI \(seconds(cost.smallestSizeCI.lower)) to \(seconds(cost.smallestSizeCI.upper)))"
+        if cost.lineFitsSmallSizes {
+            let fixed = cost.fit.intercept > 0
+                ? "a fixed \(seconds(cost.fit.intercept)) (\(level) CI \(seconds(cost.fit.interceptCI.lower)) to \(seconds(cost.fit.interceptCI.upper)))"
+                : "no fixed cost that the line can resolve"
+            return "\(fixed) plus \(bandwidth(cost.fit)); Theil–Sen over \(cost.fit.n) samples at \(range), "
+                + "R² = \(String(format: "%.3f", cost.fit.rSquared)); \(small)."
+        }
+        guard let large = cost.largeRegime else {
+            return "one line does not fit these sizes: its fixed cost \(seconds(cost.fit.intercept)) "
+                + "(\(level) CI \(seconds(cost.fit.interceptCI.lower)) to \(seconds(cost.fit.interceptCI.upper))) "
+                + "disagrees with what was measured: \(small); measure at least two sizes of 1MiB or more to fit the bandwidth apart."
+        }
+        return "a fixed cost of \(seconds(cost.smallestSizeMicroseconds)) "
+            + "(\(level) CI \(seconds(cost.smallestSizeCI.lower)) to \(seconds(cost.smallestSizeCI.upper)), measured at \(ByteCount.format(cost.sizes[0]))), "
+            + "and from \(ByteCount.format(CopyUpCost.largeRegimeFrom)) up \(bandwidth(large)) "
+            + "(Theil–Sen over \(large.n) samples to \(ByteCount.format(cost.largestSize)), R² = \(String(format: "%.3f", large.rSquared))); "
+            + "one line through every size does not fit the small sizes."
+    }
+
+    /// `1.2 ms per MiB (95% CI 1.1 to 1.3 ms), about 850 MB/s`.
+    static func bandwidth(_ line: LinearFit) -> String {
+        let perMiB = "\(seconds(line.slope)) per MiB (\(percent(line.slopeCI.level)) CI \(seconds(line.slopeCI.lower)) to \(seconds(line.slopeCI.upper)))"
+        guard line.slope > 0, line.slopeCI.lower > 0 else { return perMiB + ", no bandwidth that the data can resolve" }
+        return perMiB + String(format: ", about %.0f MB/s", Double(1 << 20) / line.slope)
+    }
+
+    static func prediction(_ cost: CopyUpCost, bytes: Int64) -> String {
+        let (predicted, ci) = cost.predict(bytes: bytes)
+        let figure = "a first write to a \(ByteCount.format(bytes)) lower file is predicted at \(seconds(predicted)) "
+            + "(\(percent(ci.level)) CI \(seconds(ci.lower)) to \(seconds(ci.upper)))"
+        if bytes > 2 * cost.largestSize { return figure + ", extrapolated from ≤ \(ByteCount.format(cost.largestSize))." }
+        if bytes > cost.largestSize { return figure + ", beyond the largest size measured (\(ByteCount.format(cost.largestSize)))." }
+        if bytes < cost.sizes[0] { return figure + ", below the smallest size measured (\(ByteCount.format(cost.sizes[0])))." }
+        return figure + ", within the sizes measured."
+    }
+
+    static func lookupModel(_ cost: LookupCost) -> String {
+        let fit = cost.fit
+        let interval = "\(percent(fit.slopeCI.level)) CI \(nanoseconds(fit.slopeCI.lower)) to \(nanoseconds(fit.slopeCI.upper)) per layer"
+        let depths = "depths \(cost.depths.first ?? 0)–\(cost.depths.last ?? 0), least squares over \(fit.n) samples, R² = \(String(format: "%.3f", fit.rSquared))"
+        guard cost.slopeIsMeasurable else { return "no measurable per-layer cost (\(interval)); \(depths)." }
+        if fit.slope < 0 { return "no per-layer cost: it got faster with depth (\(interval)); \(depths)." }
+        let base = fit.intercept > 0 && fit.interceptCI.lower > 0 ? "; the line starts at \(nanoseconds(fit.intercept))" : ""
+        return "each extra layer adds \(nanoseconds(fit.slope)) to a \(cost.operation) (\(interval))\(base); \(depths)."
+    }
+
+    static func percent(_ level: Double) -> String { "\(Int((level * 100).rounded()))%" }
 
     /// `812 µs`, `3.2 ms`, `6.14 s`.
     static func seconds(_ microseconds: Double) -> String {
@@ -159,6 +257,15 @@ public struct CapacityModel: Sendable, Encodable {
         case ..<1_000: String(format: "%.0f µs", microseconds)
         case ..<1_000_000: String(format: "%.1f ms", microseconds / 1_000)
         default: String(format: "%.2f s", microseconds / 1_000_000)
+        }
+    }
+
+    /// `118 ns`, `13.7 µs`, `2.1 ms`.
+    static func nanoseconds(_ value: Double) -> String {
+        switch abs(value) {
+        case ..<1_000: String(format: "%.1f ns", value)
+        case ..<1_000_000: String(format: "%.1f µs", value / 1_000)
+        default: String(format: "%.2f ms", value / 1_000_000)
         }
     }
 }
