@@ -17,11 +17,9 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        // The engines behind an API of plain Swift types. Benchmark pulls in swift-system, whose
-        // C module includes the kernel's <linux/io_uring.h>, and OverlayCore pulls in liburing's
-        // own copy of that header: clang refuses the two `struct io_uring_sqe`s in one
-        // compilation. This target imports OverlayCore implementation-only, so the benchmark
-        // target never loads both.
+        // One copy engine and its warm source file, set up outside the timed region. It imports
+        // OverlayCore plainly: OverlaySystem imports liburing internally, so its header never
+        // meets swift-system's <linux/io_uring.h> (which Benchmark pulls in) in one compilation.
         .target(
             name: "CopyEngineFixture",
             dependencies: [

@@ -4,7 +4,6 @@ import OverlaySystem
 
 /// One copy engine and a warm source file under /var/tmp, for the CopyEngines benchmarks.
 ///
-/// Only plain Swift types cross this API; see Package.swift for why.
 public final class CopyEngineFixture: @unchecked Sendable {
     /// Every engine identifier, in the registry's order.
     public static var engineIdentifiers: [String] { CopyEngineKind.allIdentifiers }
