@@ -1,59 +1,141 @@
-import Foundation
 import OverlayCore
 import OverlayStatistics
 
-/// The readable table a run prints: one row per measurement, latencies in human units.
+/// The tables a run prints on a terminal: one per probe, with only the parameters that vary
+/// inside it as columns (the constant ones are said once above the table), values in human
+/// units, and the outlier warnings summarised under it. `wide` prints every measurement in one
+/// table with every varying parameter, as the CSV and JSON keep them.
 public enum ResultTable {
-    public static func render(_ measurements: [Measurement]) -> String {
+    /// Fitted values recorded as parameters of a summary row (`statSlope`); they are the row's
+    /// figures, not what identifies it, so they are never columns.
+    static let fittedParameters: Set<String> = ["slopeLow", "slopeHigh", "intercept", "rSquared", "percentiles", "points", "level", "fit"]
+
+    public static func render(_ measurements: [Measurement], wide: Bool = false) -> String {
+        if measurements.isEmpty { return "no measurements\n" }
+        if wide { return table(measurements, constantsLine: false) }
+        // A probe's timings, its footprint counters and its fitted summaries carry different
+        // parameters; each kind gets its own table, so no column is blank for most rows.
+        var shapes: [[String]] = []
+        func shape(_ m: Measurement) -> [String] { [m.probe] + Set(m.parameters.keys).subtracting(fittedParameters).sorted() }
+        for m in measurements where !shapes.contains(shape(m)) { shapes.append(shape(m)) }
+        return shapes.map { key in
+            let group = measurements.filter { shape($0) == key }
+            return table(group, constantsLine: true) + warningSummary(group)
+        }.joined(separator: "\n")
+    }
+
+    private static func table(_ measurements: [Measurement], constantsLine: Bool) -> String {
+        // Under a title line the probe column would repeat the title on every row.
         let parameterNames = orderedParameterNames(measurements)
-        var header = ["probe", "backend", "metric"] + parameterNames + ["n", "p50", "p90", "p99", "min", "max"]
-        var rows: [[String]] = []
-        for m in measurements {
-            var row = [m.probe, m.backend, m.metric]
-            row += parameterNames.map { name in m.parameters[name].map { format(parameter: name, $0) } ?? "" }
-            if let s = m.summary {
-                row += ["\(s.n)"] + [s.p50, s.p90, s.p99, s.min, s.max].map { format(value: $0, unit: m.unit) }
-            } else {
-                row += ["0", "skipped: \(m.skipped ?? "no samples")", "", "", "", ""]
-            }
-            rows.append(row)
+        let leading = constantsLine ? ["backend", "metric"] : ["probe", "backend", "metric"]
+        let header = leading + parameterNames + ["n", "p50", "p90", "p99", "min", "max"]
+        let rows = measurements.map { m in
+            (constantsLine ? [] : [m.probe]) + [m.backend, m.metric]
+                + parameterNames.map { name in m.parameters[name].map { format(parameter: name, $0) } ?? "" } + figures(m)
         }
-        if rows.isEmpty { header = ["no measurements"] }
-        let widths = header.indices.map { column in
-            ([header[column]] + rows.map { column < $0.count ? $0[column] : "" }).map(\.count).max() ?? 0
-        }
+        let leftAligned = leading.count + parameterNames.count
+        let widths = header.indices.map { column in ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in
                 let pad = String(repeating: " ", count: max(0, widths[index] - cell.count))
-                return index < 3 || (index >= 3 && index < 3 + parameterNames.count) ? cell + pad : pad + cell
-            }.joined(separator: "  ")
+                return index < leftAligned ? cell + pad : pad + cell
+            }.joined(separator: "  ").trailingSpacesRemoved
         }
-        return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line))
-            .joined(separator: "\n") + "\n"
+        var lines: [String] = []
+        if constantsLine {
+            let constants = constantParameters(measurements)
+            lines += wrap(measurements[0].probe + (constants.isEmpty ? "" : ": " + constants.joined(separator: ", ")), width: 160)
+        }
+        lines += [line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// n and the five figures; a percentile vector shows its own percentiles, a single value
+    /// (a counter, a fitted slope) only its value.
+    static func figures(_ m: Measurement) -> [String] {
+        guard let s = m.summary else { return ["0", "skipped: \(m.skipped ?? "no samples")", "", "", "", ""] }
+        if let levels = percentileLevels(m) {
+            func at(_ level: Double) -> String {
+                levels.firstIndex(of: level).map { HumanUnits.format(m.samples[$0], unit: m.unit) } ?? ""
+            }
+            let operations = m.parameters["operations"]?.intValue.map(String.init) ?? ""
+            return [operations, at(50), at(90), at(99), at(0), at(100)]
+        }
+        if s.n == 1 { return ["1", HumanUnits.format(s.p50, unit: m.unit), "", "", "", ""] }
+        return ["\(s.n)"] + [s.p50, s.p90, s.p99, s.min, s.max].map { HumanUnits.format($0, unit: m.unit) }
+    }
+
+    /// The percentile levels of a measurement whose samples are percentiles of one run
+    /// (`parameters.percentiles`), when they pair up with the samples.
+    static func percentileLevels(_ m: Measurement) -> [Double]? {
+        guard case .string(let text)? = m.parameters["percentiles"] else { return nil }
+        let levels = text.split(separator: ",").compactMap { Double($0) }
+        return levels.count == m.samples.count ? levels : nil
     }
 
     /// Parameters that vary between measurements (a constant column says nothing), `size` first.
     static func orderedParameterNames(_ measurements: [Measurement]) -> [String] {
-        let all = Set(measurements.flatMap { $0.parameters.keys })
+        let all = Set(measurements.flatMap { $0.parameters.keys }).subtracting(fittedParameters)
         let varying = all.filter { name in Set(measurements.map { $0.parameters[name]?.description ?? "" }).count > 1 }
         let preferred = ["size", "engine", "depth", "position", "cache", "mountOptions", "fs", "trigger"]
         return preferred.filter(varying.contains) + varying.subtracting(preferred).sorted()
     }
 
+    /// `cache=warm, fs=root`: the parameters every measurement of the group shares.
+    static func constantParameters(_ measurements: [Measurement]) -> [String] {
+        let all = Set(measurements.flatMap { $0.parameters.keys }).subtracting(fittedParameters)
+        return all.sorted().compactMap { name in
+            let values = Set(measurements.map { $0.parameters[name]?.description ?? "" })
+            guard values.count == 1, let value = measurements[0].parameters[name] else { return nil }
+            return "\(name)=\(format(parameter: name, value))"
+        }
+    }
+
+    /// One line per probe for what its measurements warn about (outliers are kept, never dropped).
+    static func warningSummary(_ measurements: [Measurement]) -> String {
+        let warned = measurements.filter { !($0.warnings ?? []).isEmpty }
+        guard !warned.isEmpty else { return "" }
+        let outliers = warned.filter { $0.warnings!.contains { $0.contains("outlier") } }
+        var lines: [String] = []
+        if !outliers.isEmpty {
+            let names = Set(outliers.map(\.metric)).sorted().joined(separator: ", ")
+            lines.append("note: \(outliers.count) of \(measurements.count) measurements have outliers (kept; see the JSON for which samples): \(names)")
+        }
+        let others = Set(warned.flatMap { $0.warnings! }.filter { !$0.contains("outlier") }).sorted()
+        lines += others.map { "warning: \($0)" }
+        return lines.flatMap { wrap($0, width: 160) }.joined(separator: "\n") + "\n"
+    }
+
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty && current.count + 1 + word.count > width {
+                lines.append(current)
+                current = "  " + word
+            } else {
+                current += current.isEmpty ? String(word) : " " + word
+            }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+
     static func format(parameter name: String, _ value: ParameterValue) -> String {
         if name == "size", let bytes = value.intValue { return ByteCount.format(bytes) }
-        if case .string(let s) = value, s.isEmpty { return "defaults" }
+        if case .string(let s) = value, s.isEmpty { return name == "mountOptions" ? "defaults" : "-" }
+        if case .double(let d) = value { return String(format: "%.4g", d) }
         return value.description
     }
 
-    /// `812ns`, `20.4µs`, `3.12ms`, `1.53s`; other units as numbers.
-    public static func format(value: Double, unit: String) -> String {
-        guard unit == "ns" else { return String(format: "%.3g %@", value, unit) }
-        switch value {
-        case ..<1_000: return String(format: "%.0fns", value)
-        case ..<1_000_000: return String(format: "%.1fµs", value / 1_000)
-        case ..<1_000_000_000: return String(format: "%.2fms", value / 1_000_000)
-        default: return String(format: "%.2fs", value / 1_000_000_000)
-        }
+    /// A value in human units (kept for the comparison and merge tables).
+    public static func format(value: Double, unit: String) -> String { HumanUnits.format(value, unit: unit) }
+}
+
+extension String {
+    var trailingSpacesRemoved: String {
+        var copy = self
+        while copy.last == " " { copy.removeLast() }
+        return copy
     }
 }
