@@ -162,6 +162,52 @@ struct ReportTests {
             let markdown = try String(contentsOfFile: outcome.markdownPath, encoding: .utf8)
             #expect(markdown.contains("](plots/copyup-latency.svg)"))
             #expect(markdown.contains("kernel 6.8.0-test · fs root: ext4 (rw,relatime) · overlay options: defaults, volatile"))
+            // Each image has its own alt text: the plot's title.
+            #expect(markdown.contains("![Copy-up: first-write latency against file size"), "\(markdown)")
+            #expect(markdown.contains("![First write (copy-up) against second write"), "\(markdown)")
+            // The log axis is labelled in human units, and a size of 0 is said to be left off.
+            let svg = try String(contentsOfFile: directory + "/plots/copyup-latency.svg", encoding: .utf8)
+            #expect(svg.contains(">1 ms<") || svg.contains(">100 µs<"), "no human y tics")
+            #expect(!svg.contains("1e+0"))
+        }
+    }
+
+    @Test("An absolute plots directory is linked relatively, so the report can be moved with its plots", Gate.gnuplot.trait)
+    func relativeImagePaths() throws {
+        try Gate.gnuplot.require()
+        try withTemporaryDirectory { directory in
+            let input = ReportWriter.Input(path: "a.json", result: ResultFixtures.copyUpRun(seed: 5))
+            let plotter = try #require(GnuplotPlotter.locate())
+            let options = ReportWriter.Options(outDirectory: directory + "/results/quick-report", plotsDirectory: directory + "/plots", plotter: plotter)
+            try FileManager.default.createDirectory(atPath: directory + "/results", withIntermediateDirectories: false)
+            let outcome = try ReportWriter(inputs: [input], options: options).write()
+            let markdown = try String(contentsOfFile: outcome.markdownPath, encoding: .utf8)
+            #expect(markdown.contains("](../../plots/copyup-latency.svg)"), "\(markdown)")
+            #expect(!markdown.contains("](" + directory))
+        }
+    }
+
+    @Test("Latency tics are powers of ten in human units")
+    func latencyTics() {
+        let tics = ReportPlot.latencyTics(microseconds: [60, 250_000])
+        #expect(tics.map(\.0) == ["10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s"])
+    }
+
+    @Test("Caveats travel with the numbers: a journal-less ext4 and a fuse cold lookup are named")
+    func caveats() throws {
+        var result = ResultFixtures.copyUpRun(seed: 5)
+        result.environment.cpuCount = 2
+        for index in result.environment.backingFilesystems.indices { result.environment.backingFilesystems[index].journal = false }
+        result.measurements.append(OverlaySuite.Measurement(probe: "lookup", backend: "fuse", metric: "stat", unit: "ns",
+                                                            parameters: ["cache": "cold", "depth": 4], samples: [1, 2]))
+        let texts = ReportCaveat.caveats(result.environment, result.measurements).map(\.text)
+        #expect(texts.contains { $0.contains("ext4 without a journal") })
+        #expect(texts.contains { $0.contains("only 2 CPUs") })
+        #expect(texts.contains { $0.contains("fuse-overlayfs keeps its own node cache") })
+        try withTemporaryDirectory { directory in
+            let outcome = try ReportWriter(inputs: [.init(path: "a.json", result: result)], options: .init(outDirectory: directory, plotter: nil)).write()
+            let markdown = try String(contentsOfFile: outcome.markdownPath, encoding: .utf8)
+            #expect(markdown.contains("**caveat**: root (") && markdown.contains("without a journal"), "\(markdown)")
         }
     }
 

@@ -13,7 +13,8 @@ public struct GnuplotPlotter: Sendable {
             case .notInstalled:
                 "gnuplot is not installed (apt: gnuplot-nox), so no plots were drawn; the tables and models are complete"
             case .failed(let plot, let status, let stderr):
-                "gnuplot failed on \(plot) (exit \(status)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                // gnuplot echoes the offending command first; its own message is the last line.
+                "gnuplot failed on \(plot) (exit \(status)): \(stderr.split(separator: "\n").last { !$0.allSatisfy(\.isWhitespace) }.map(String.init) ?? "no message")"
             }
         }
     }
@@ -75,9 +76,15 @@ public struct GnuplotPlotter: Sendable {
             "set ylabel \(quote(plot.yLabel)) noenhanced",
             "set grid xtics ytics mxtics mytics lc rgb '#dddddd'",
             "set key outside right top noenhanced",
-            "set bmargin 6",
-            "set label 1 \(quote(plot.caption)) at screen 0.01, screen 0.02 left font 'sans,9' noenhanced",
         ]
+        // The caption (conditions and caveats) is wrapped onto as many lines as it needs below
+        // the x axis; the bottom margin grows with it.
+        let captionLines = Self.wrap(plot.caption, width: 150)
+        lines.append("set bmargin \(4 + (3 * captionLines.count + 1) / 2)")
+        for (index, line) in captionLines.enumerated() {
+            let y = 0.015 + 0.028 * Double(captionLines.count - 1 - index)
+            lines.append("set label \(index + 1) \(quote(line)) at screen 0.01, screen \(y) left font 'sans,9' noenhanced")
+        }
         if plot.logX { lines.append("set logscale x") }
         if plot.logY {
             lines.append("set logscale y")
@@ -86,18 +93,21 @@ public struct GnuplotPlotter: Sendable {
         if !plot.xTics.isEmpty {
             lines.append("set xtics (" + plot.xTics.map { "\(quote($0.0)) \($0.1)" }.joined(separator: ", ") + ")")
         }
+        if !plot.yTics.isEmpty {
+            lines.append("set ytics (" + plot.yTics.map { "\(quote($0.0)) \($0.1)" }.joined(separator: ", ") + ")")
+        }
         if let range = plot.yRange { lines.append("set yrange [\(range.lowerBound):\(range.upperBound)]") }
         let commands = plot.series.enumerated().map { index, series in
             let source = "\(quote(data)) index \(index)"
             // Line colour and dashes belong to the style, before the title.
             var look = ""
             if let color = series.color { look += "lc rgb '\(Self.palette[color % Self.palette.count])' " }
-            if let dash = series.dash { look += "dt \(dash) " }
+            if let dash = series.dash, series.style != .reference { look += "dt \(dash) " }
             let title = look + "title \(quote(series.title))"
             switch series.style {
             case .errorLines: return "\(source) using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 \(title)"
             case .lines: return "\(source) using 1:2 with linespoints lw 2 pt 7 ps 0.7 \(title)"
-            case .reference: return "\(source) using 1:2 with lines dashtype 2 lw 2 lc rgb 'black' \(title)"
+            case .reference: return "\(source) using 1:2 with lines dt \(series.dash ?? 2) lw 2 lc rgb 'black' \(title)"
             case .steps: return "\(source) using 1:2 with steps lw 2 \(title)"
             }
         }
@@ -107,6 +117,22 @@ public struct GnuplotPlotter: Sendable {
         lines.append("replot")
         lines.append("unset output")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `text` broken at spaces into lines of at most `width` characters.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ") {
+            if !current.isEmpty && current.count + 1 + word.count > width {
+                lines.append(current)
+                current = String(word)
+            } else {
+                current += current.isEmpty ? String(word) : " " + word
+            }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
     }
 
     /// A gnuplot single-quoted string: only `'` needs escaping, by doubling.

@@ -11,7 +11,9 @@ public struct ReportDocument: Sendable {
         case table(header: [String], rows: [[String]], numeric: Set<Int>)
         case code(String)
         /// A plot: the Markdown links `markdownPath`, the HTML embeds `svg` inline.
-        case figure(caption: String, markdownPath: String, svg: String?)
+        /// A plot: `alt` is what a reader without the picture gets (its title), `caption` the
+        /// conditions it was measured in.
+        case figure(alt: String, caption: String, markdownPath: String, svg: String?)
         /// Something a reader should know, such as a plot that could not be drawn.
         case note(String)
     }
@@ -44,8 +46,8 @@ public struct ReportDocument: Sendable {
                 out += rows.map(row).joined(separator: "\n") + "\n\n"
             case .code(let text):
                 out += "```\n\(text)\n```\n\n"
-            case .figure(let caption, let path, _):
-                out += "![\(caption)](\(path))\n\n*\(caption)*\n\n"
+            case .figure(let alt, let caption, let path, _):
+                out += "![\(alt)](\(path))\n\n*\(caption)*\n\n"
             case .note(let text):
                 out += "> **Note:** \(text)\n\n"
             }
@@ -93,7 +95,7 @@ public struct ReportDocument: Sendable {
                 out += "</table>\n"
             case .code(let text):
                 out += "<pre>\(Self.escape(text))</pre>\n"
-            case .figure(let caption, let path, let svg):
+            case .figure(_, let caption, let path, let svg):
                 figureNumber += 1
                 let body = svg.map { Self.inlineSVG($0, prefix: "f\(figureNumber)_") }
                     ?? "<p class=\"note\">The SVG for \(Self.escape(path)) is missing.</p>"

@@ -1,5 +1,23 @@
+import Foundation
+
 /// One plot of a report, independent of how it is drawn: axes, series and a caption.
 public struct ReportPlot: Sendable {
+    /// Tics at every power of ten from below the smallest to above the largest of `values`
+    /// (microseconds), labelled in human units (`1 µs`, `10 ms`, `1 s`): a log axis of latencies
+    /// then reads without exponents.
+    public static func latencyTics(microseconds values: [Double]) -> [(String, Double)] {
+        let positive = values.filter { $0 > 0 && $0.isFinite }
+        guard let low = positive.min(), let high = positive.max() else { return [] }
+        var decade = Foundation.pow(10, (Foundation.log10(low)).rounded(.down))
+        var tics: [(String, Double)] = []
+        while decade <= high * 10 && tics.count < 16 {
+            tics.append((HumanUnits.duration(nanoseconds: decade * 1_000).replacingOccurrences(of: ".00", with: "").replacingOccurrences(of: ".0", with: ""), decade))
+            if decade > high { break }
+            decade *= 10
+        }
+        return tics
+    }
+
     public enum Style: String, Sendable {
         /// Points joined by lines, with vertical error bars from `low` to `high`.
         case errorLines
@@ -53,13 +71,16 @@ public struct ReportPlot: Sendable {
     public var logY: Bool
     /// Explicit x tics (label, value), e.g. sizes as `4KiB`; empty for gnuplot's own.
     public var xTics: [(String, Double)]
+    /// Explicit y tics, e.g. latencies as `1 ms`; empty for gnuplot's own.
+    public var yTics: [(String, Double)]
     public var yRange: ClosedRange<Double>?
     public var series: [Series]
     /// The kernel, backing filesystem and mount options the data came from.
     public var caption: String
 
     public init(name: String, title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false,
-                xTics: [(String, Double)] = [], yRange: ClosedRange<Double>? = nil, series: [Series], caption: String) {
+                xTics: [(String, Double)] = [], yTics: [(String, Double)] = [], yRange: ClosedRange<Double>? = nil,
+                series: [Series], caption: String) {
         self.name = name
         self.title = title
         self.xLabel = xLabel
@@ -67,6 +88,7 @@ public struct ReportPlot: Sendable {
         self.logX = logX
         self.logY = logY
         self.xTics = xTics
+        self.yTics = yTics
         self.yRange = yRange
         self.series = series
         self.caption = caption

@@ -23,7 +23,9 @@ extension ReportWriter {
         }
         add(copyUpLatency(all), missing: "No copy-up firstWrite measurements: the copy-up latency plot is skipped.")
         add(firstVersusSecondWrite(all), missing: "No copy-up firstWrite/secondWrite pairs: the first-vs-second-write plot is skipped.")
-        add(readCDF(all), missing: "No read probe samples: the read-latency CDF (lower/upper/plain) is skipped.")
+        let readPlots = ["warm", "cold"].compactMap { readCDF(all, cache: $0) }
+        if readPlots.isEmpty { add(nil, missing: "No read probe samples: the read-latency CDF is skipped.") }
+        for plot in readPlots { add(plot, missing: "") }
         let lookupPlots = ["warm", "cold"].compactMap { lookupDepth(all, cache: $0) }
         if lookupPlots.isEmpty {
             add(nil, missing: "No lookup measurements with a depth: the lookup-latency-vs-depth plot is skipped.")
@@ -49,8 +51,9 @@ extension ReportWriter {
         }
         return ReportPlot(
             name: "copyup-latency", title: "Copy-up: first-write latency against file size (p50, bars p10–p90)",
-            xLabel: "lower file size", yLabel: "first-write latency (µs)", logX: true, logY: true,
-            xTics: sizeTics(data), series: series, caption: caption(data))
+            xLabel: "lower file size", yLabel: "first-write latency", logX: true, logY: true,
+            xTics: sizeTics(data), yTics: latencyTics(series), series: series,
+            caption: caption(data, scope: .fileCreation) + zeroSizeNote(data))
     }
 
     func firstVersusSecondWrite(_ all: [Sourced]) -> ReportPlot? {
@@ -65,32 +68,51 @@ extension ReportWriter {
         }
         return ReportPlot(
             name: "copyup-first-vs-second", title: "First write (copy-up) against second write (p50, bars p10–p90)",
-            xLabel: "lower file size", yLabel: "write latency (µs)", logX: true, logY: true,
-            xTics: sizeTics(data), series: series, caption: caption(data))
+            xLabel: "lower file size", yLabel: "write latency", logX: true, logY: true,
+            xTics: sizeTics(data), yTics: latencyTics(series), series: series,
+            caption: caption(data, scope: .fileCreation) + zeroSizeNote(data))
     }
 
-    func readCDF(_ all: [Sourced]) -> ReportPlot? {
+    /// The per-read latency CDF for one cache state (`read-latency-cdf` is the warm one, or the
+    /// only one): colour is the backend and place, dashes the depth.
+    func readCDF(_ all: [Sourced], cache: String) -> ReportPlot? {
         // The per-read latency is the CDF worth reading; open and first-byte are one-off costs.
-        let reads = all.filter { $0.measurement.probe == "read" && $0.measurement.unit == "ns" }
+        let reads = all.filter { $0.measurement.probe == "read" && $0.measurement.unit == "ns" && $0.measurement.text("cache") == cache }
         let preferred = reads.filter { $0.measurement.metric == "randomRead" }
         let data = preferred.isEmpty ? reads : preferred
         guard !data.isEmpty else { return nil }
-        let varying = varyingParameters(data.map(\.measurement))
+        // How a view was mounted and how the cache was emptied follow from the backend and the
+        // cache state: they are in the environment section, not in every legend entry.
+        let varying = varyingParameters(data.map(\.measurement)).filter { !["mountMethod", "coldMethod", "place", "cache"].contains($0) }
+        var setups: [String] = []
+        var depths: [String] = []
         let series = data.map { item in
-            let sorted = item.measurement.samples.sorted()
+            let m = item.measurement
+            let sorted = m.samples.sorted()
             let points = sorted.enumerated().map { index, value in
                 ReportPlot.Point(x: value / 1_000, y: Double(index + 1) / Double(sorted.count))
             }
-            let parameters = varying.map { name in
-                "\(name)=\(item.measurement.parameters[name].map { Measurement.format(parameter: name, $0) } ?? "")"
-            }
-            let title = ([inputLabel(item), item.measurement.backend, item.measurement.metric] + parameters).filter { !$0.isEmpty }.joined(separator: " ")
-            return ReportPlot.Series(title: title, style: .steps, points: points)
+            let place = m.text("place") == m.backend ? "" : m.text("place")
+            let setup = [inputLabel(item), m.backend, place].filter { !$0.isEmpty }.joined(separator: " ")
+            let rest = varying.map { name in "\(name)=\(m.parameters[name].map { Measurement.format(parameter: name, $0) } ?? "")" }
+                .joined(separator: " ")
+            if !setups.contains(setup) { setups.append(setup) }
+            if !depths.contains(rest) { depths.append(rest) }
+            let title = [setup, m.metric == "randomRead" ? "" : m.metric, rest].filter { !$0.isEmpty }.joined(separator: " ")
+            return ReportPlot.Series(title: title, style: .steps, points: points,
+                                     color: setups.firstIndex(of: setup)!, dash: depths.firstIndex(of: rest)! + 1)
         }
+        // The title names the places that are plotted, not the ones a run might have had.
+        let places = orderedUnique(data.map { $0.measurement.text("place") }.filter { !$0.isEmpty })
+        let what = places.isEmpty ? "" : " of " + Self.listed(places) + " files"
+        let warmFirst = cache == "warm" || !all.contains { $0.measurement.probe == "read" && $0.measurement.text("cache") == "warm" }
         return ReportPlot(
-            name: "read-latency-cdf", title: "Read latency: empirical CDF (lower, upper and plain files)",
-            xLabel: "read latency (µs)", yLabel: "fraction of reads ≤ x", logX: true,
-            yRange: 0...1, series: series, caption: caption(data))
+            name: warmFirst ? "read-latency-cdf" : "read-latency-cdf-\(cache)",
+            title: "Read latency, \(cache) cache: empirical CDF\(what)",
+            xLabel: "read latency", yLabel: "fraction of reads ≤ x", logX: true,
+            xTics: ReportPlot.latencyTics(microseconds: series.flatMap { $0.points.map(\.x) }),
+            yRange: 0...1, series: series,
+            caption: "colour: backend and place\(depths.count > 1 ? ", dashes: " + varying.joined(separator: ", ") : "") · " + caption(data, scope: .all))
     }
 
     /// Lookup latency against depth for one cache state: colour is the position, dashes the backend.
@@ -130,30 +152,45 @@ extension ReportWriter {
         return ReportPlot(
             name: "lookup-depth-\(cache)",
             title: "Lookup (stat) latency against layer depth, \(cache) cache (p50, bars p10–p90; colour: position, dashes: backend)",
-            xLabel: "depth (layers)", yLabel: "lookup latency (µs)", logY: true, series: series, caption: caption(data))
+            xLabel: "depth (layers)", yLabel: "lookup latency", logY: true, yTics: latencyTics(series), series: series,
+            caption: caption(data, scope: cache == "cold" ? .coldFuseLookups : .all))
     }
 
     func copyEngineThroughput(_ all: [Sourced]) -> ReportPlot? {
         let data = all.filter { $0.measurement.probe == "copy" && $0.measurement.metric == "throughput" && $0.measurement.sizeBytes != nil }
         guard !data.isEmpty else { return nil }
+        // One line per engine and per setting of whatever else varies (the cache state, …):
+        // measurements of one size under two settings would otherwise zig-zag on one line.
+        let varying = varyingParameters(data.map(\.measurement)).filter { !["size", "engine"].contains($0) }
         var order: [String] = []
+        var engines: [String] = []
+        var settings: [String] = []
         var groups: [String: [Sourced]] = [:]
+        var styles: [String: (color: Int, dash: Int)] = [:]
         for item in data {
             let engine = item.measurement.text("engine")
-            let label = [inputLabel(item), engine.isEmpty ? item.measurement.backend : engine].filter { !$0.isEmpty }.joined(separator: " ")
-            if groups[label] == nil { order.append(label) }
+            let name = [inputLabel(item), engine.isEmpty ? item.measurement.backend : engine].filter { !$0.isEmpty }.joined(separator: " ")
+            let setting = varying.map { "\($0)=\(item.measurement.text($0))" }.joined(separator: " ")
+            let label = [name, setting].filter { !$0.isEmpty }.joined(separator: " ")
+            if !engines.contains(name) { engines.append(name) }
+            if !settings.contains(setting) { settings.append(setting) }
+            if groups[label] == nil {
+                order.append(label)
+                styles[label] = (engines.firstIndex(of: name)!, settings.firstIndex(of: setting)! + 1)
+            }
             groups[label, default: []].append(item)
         }
         let series = order.map { label in
             let isCeiling = groups[label]!.allSatisfy { $0.measurement.text("engine") == "memcpy" }
             return ReportPlot.Series(
                 title: isCeiling ? "\(label) (ceiling)" : label, style: isCeiling ? .reference : .errorLines,
-                points: sizePoints(groups[label]!, scale: 1))
+                points: sizePoints(groups[label]!, scale: 1),
+                color: isCeiling ? nil : styles[label]!.color, dash: styles[label]!.dash)
         }
         return ReportPlot(
             name: "copy-engine-throughput", title: "Copy engines: throughput against size (p50, bars p10–p90; memcpy is the ceiling)",
             xLabel: "file size", yLabel: "throughput (\(data[0].measurement.unit))", logX: true,
-            xTics: sizeTics(data), series: series, caption: caption(data))
+            xTics: sizeTics(data), series: series, caption: caption(data, scope: .all))
     }
 
     // MARK: - Helpers
@@ -198,6 +235,31 @@ extension ReportWriter {
         }
     }
 
+    /// Human latency tics for series whose y values are microseconds, bars included.
+    func latencyTics(_ series: [ReportPlot.Series]) -> [(String, Double)] {
+        ReportPlot.latencyTics(microseconds: series.flatMap { $0.points.flatMap { [$0.low, $0.high, $0.y] } })
+    }
+
+    /// A log axis has no 0: say where the 0-byte first writes went, when there are any.
+    func zeroSizeNote(_ data: [Sourced]) -> String {
+        data.contains { $0.measurement.sizeBytes == 0 } ? " · 0 B files are left off the log axis; their figures are in the table" : ""
+    }
+
+    /// `a`, `a and b`, `a, b and c`.
+    static func listed(_ items: [String]) -> String {
+        items.count <= 1 ? items.joined() : items.dropLast().joined(separator: ", ") + " and " + items.last!
+    }
+
+    /// The caption with the caveats that affect this plot's figures.
+    func caption(_ data: [Sourced], scope: ReportCaveat.Scope) -> String {
+        var seen: Set<String> = []
+        let inputsShown = Set(data.map(\.input)).sorted()
+        let caveats = inputsShown.flatMap { index in
+            ReportCaveat.caveats(inputs[index].result.environment, inputs[index].result.measurements)
+        }.filter { ($0.scope == .all || $0.scope == scope) && seen.insert($0.text).inserted }
+        return caption(data) + caveats.map { " · caveat: \($0.text)" }.joined()
+    }
+
     /// `kernel 6.8.0 · fs root: ext4 (rw,relatime) · overlay options: defaults, volatile`.
     func caption(_ data: [Sourced]) -> String {
         let kernels = orderedUnique(data.map(\.environment.kernel))
@@ -211,7 +273,7 @@ extension ReportWriter {
         return parts.joined(separator: " · ")
     }
 
-    private func orderedUnique(_ values: [String]) -> [String] {
+    func orderedUnique(_ values: [String]) -> [String] {
         var seen: Set<String> = []
         return values.filter { seen.insert($0).inserted }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import OverlayCore
 import OverlayStatistics
+import OverlaySystem
 
 /// Writes `report.md` and `report.html` for one or more result files: the environment, a table
 /// per probe, the capacity models with their sentences, and the plots (drawn by gnuplot into
@@ -140,9 +141,9 @@ public struct ReportWriter: Sendable {
         document.append(.heading(level: 2, "Plots"))
         if figures.isEmpty { document.append(.paragraph("No plots were drawn (see the notes above).")) }
         for figure in figures {
-            let path = (options.plotsDirectory as NSString).appendingPathComponent(figure.plot.name + ".svg")
+            let path = Self.relativePath(from: options.outDirectory, to: options.plotsPath + "/" + figure.plot.name + ".svg")
             document.append(.heading(level: 3, figure.plot.title))
-            document.append(.figure(caption: figure.plot.caption, markdownPath: path, svg: figure.svg))
+            document.append(.figure(alt: figure.plot.title, caption: figure.plot.caption, markdownPath: path, svg: figure.svg))
         }
         return document
     }
@@ -168,6 +169,7 @@ public struct ReportWriter: Sendable {
         }
         items.append("overlaybench \(e.overlayBenchVersion), git \(e.gitRevision), liburing \(e.liburing ?? "absent")")
         items.append("run: \(e.startTime) → \(e.endTime ?? "?"); `\(e.commandLine.joined(separator: " "))`")
+        items += ReportCaveat.caveats(e, input.result.measurements).map { "**caveat**: \($0.text)" }
         document.append(.bullets(items))
     }
 
@@ -200,6 +202,23 @@ public struct ReportWriter: Sendable {
             rows.append(row)
         }
         return .table(header: header, rows: rows, numeric: Set(firstNumeric..<(firstNumeric + 5)))
+    }
+
+    /// `target` as a path relative to the directory `base`, so a report and its plots can be
+    /// moved together: `results/quick-report` → `/…/plots/a.svg` becomes `../../plots/a.svg`.
+    static func relativePath(from base: String, to target: String) -> String {
+        func components(_ path: String) -> [String] {
+            let absolute = (try? FileSystem.absolute(path)) ?? path
+            var parts: [String] = []
+            for part in absolute.split(separator: "/") where part != "." {
+                if part == ".." { if !parts.isEmpty { parts.removeLast() } } else { parts.append(String(part)) }
+            }
+            return parts
+        }
+        let from = components(base), to = components(target)
+        var common = 0
+        while common < from.count && common < to.count - 1 && from[common] == to[common] { common += 1 }
+        return (Array(repeating: "..", count: from.count - common) + to[common...]).joined(separator: "/")
     }
 
     static func range(_ ci: ConfidenceInterval, _ format: String) -> String {
