@@ -42,7 +42,8 @@ public final class SampleBook {
                                            parameters: key.parameters, reason: reason)
             }
             var notes = warnings[key] ?? []
-            let outliers = Outliers.flag(values)
+            // A percentile vector's tail is its point, not an outlier among repeats.
+            let outliers = key.parameters["percentiles"] == nil ? Outliers.flag(values) : []
             if !outliers.isEmpty {
                 notes.append("\(outliers.count) outlier(s) by modified z-score > 3.5 at sample index \(outliers.map(String.init).joined(separator: ",")); kept")
             }

@@ -110,24 +110,31 @@ public struct ReportWriter: Sendable {
             if !model.copyUp.isEmpty {
                 anyModel = true
                 document.append(.heading(level: 3, "Copy-up cost on \(host) (`\(input.path)`)"))
+                // With two regimes the fixed cost is what the smallest size measured, and the
+                // per-MiB cost is the line through the sizes of 1 MiB and more.
                 document.append(.table(
-                    header: ["configuration", "fixed cost a (µs)", "95% CI", "per MiB b (µs)", "95% CI", "≈ MB/s", "R²", "n"],
+                    header: ["configuration", "model", "fixed cost (µs)", "95% CI", "per MiB (µs)", "95% CI", "≈ MB/s", "R²", "n"],
                     rows: model.copyUp.map { cost in
-                        [cost.label, String(format: "%.0f", cost.fixedMicroseconds), Self.range(cost.fit.interceptCI, "%.0f"),
-                         String(format: "%.1f", cost.microsecondsPerMiB), Self.range(cost.fit.slopeCI, "%.1f"),
-                         cost.megabytesPerSecond.map { String(format: "%.0f", $0) } ?? "–",
-                         String(format: "%.3f", cost.fit.rSquared), "\(cost.fit.n)"]
+                        let line = cost.lineFitsSmallSizes ? cost.fit : (cost.largeRegime ?? cost.fit)
+                        let fixed = cost.lineFitsSmallSizes ? cost.fit.intercept : cost.smallestSizeMicroseconds
+                        let fixedCI = cost.lineFitsSmallSizes ? cost.fit.interceptCI : cost.smallestSizeCI
+                        let kind = cost.lineFitsSmallSizes ? "one line" : (cost.largeRegime == nil ? "no fit" : "fixed + bandwidth from 1MiB")
+                        return [cost.label, kind, fixed > 0 ? String(format: "%.0f", fixed) : "–", Self.range(fixedCI, "%.0f"),
+                                String(format: "%.1f", line.slope), Self.range(line.slopeCI, "%.1f"),
+                                line.slope > 0 && line.slopeCI.lower > 0 ? String(format: "%.0f", Double(1 << 20) / line.slope) : "–",
+                                String(format: "%.3f", line.rSquared), "\(line.n)"]
                     },
-                    numeric: [1, 3, 5, 6, 7]))
+                    numeric: [2, 4, 6, 7, 8]))
             }
             if !model.lookup.isEmpty {
                 anyModel = true
                 document.append(.heading(level: 3, "Lookup cost per layer on \(host) (`\(input.path)`)"))
                 document.append(.table(
-                    header: ["configuration", "ns per layer", "95% CI", "base (ns)", "R²", "n", "depths"],
+                    header: ["configuration", "ns per layer", "95% CI", "line at depth 0 (ns)", "R²", "n", "depths"],
                     rows: model.lookup.map { cost in
-                        [cost.label, String(format: "%.1f", cost.fit.slope), Self.range(cost.fit.slopeCI, "%.1f"),
-                         String(format: "%.0f", cost.fit.intercept), String(format: "%.3f", cost.fit.rSquared),
+                        [cost.label, cost.slopeIsMeasurable ? String(format: "%.1f", cost.fit.slope) : "no measurable cost",
+                         Self.range(cost.fit.slopeCI, "%.1f"),
+                         cost.fit.intercept > 0 ? String(format: "%.0f", cost.fit.intercept) : "–", String(format: "%.3f", cost.fit.rSquared),
                          "\(cost.fit.n)", cost.depths.map(String.init).joined(separator: ",")]
                     },
                     numeric: [1, 3, 4, 5]))
@@ -180,7 +187,7 @@ public struct ReportWriter: Sendable {
         }
         let measurements = pairs.map(\.1)
         let parameterNames = Measurement.orderedParameterNames(measurements.flatMap { $0.parameters.keys }).filter { name in
-            Set(measurements.map { $0.text(name) }).count > 1
+            !ResultTable.fittedParameters.contains(name) && Set(measurements.map { $0.text(name) }).count > 1
         }
         let fileColumn = inputs.count > 1
         var header = (fileColumn ? ["file"] : []) + ["backend", "metric"] + parameterNames
@@ -191,11 +198,7 @@ public struct ReportWriter: Sendable {
             var row = (fileColumn ? ["#\(index + 1)"] : []) + [m.backend, m.metric]
             row += parameterNames.map { name in m.parameters[name].map { Measurement.format(parameter: name, $0) } ?? "" }
             if m.hasSamples, let s = m.summary {
-                let ci = Bootstrap.medianCI(m.samples)
-                row += ["\(s.n)", ResultTable.format(value: s.p50, unit: m.unit),
-                        "\(ResultTable.format(value: ci.lower, unit: m.unit))–\(ResultTable.format(value: ci.upper, unit: m.unit))",
-                        ResultTable.format(value: s.p90, unit: m.unit), ResultTable.format(value: s.p99, unit: m.unit),
-                        (m.warnings ?? []).joined(separator: "; ")]
+                row += Self.figures(m, s) + [(m.warnings ?? []).joined(separator: "; ")]
             } else {
                 row += ["0", "–", "–", "–", "–", "skipped: \(m.skipped ?? "no samples")"]
             }
@@ -219,6 +222,23 @@ public struct ReportWriter: Sendable {
         var common = 0
         while common < from.count && common < to.count - 1 && from[common] == to[common] { common += 1 }
         return (Array(repeating: "..", count: from.count - common) + to[common...]).joined(separator: "/")
+    }
+
+    /// n, p50, its interval, p90 and p99, with one interval per figure: a percentile vector
+    /// shows its own percentiles and no bootstrap; a single value (a counter, a fitted slope)
+    /// shows no interval unless it carries its own (`slopeLow`…`slopeHigh`).
+    static func figures(_ m: Measurement, _ s: Summary) -> [String] {
+        let f = { (value: Double) in ResultTable.format(value: value, unit: m.unit) }
+        let cells = ResultTable.figures(m)
+        if ResultTable.percentileLevels(m) != nil { return [cells[0], cells[1], "– (one run's percentiles)", cells[2], cells[3]] }
+        if s.n == 1 {
+            if let low = m.parameters["slopeLow"]?.doubleValue, let high = m.parameters["slopeHigh"]?.doubleValue {
+                return ["1", f(s.p50), "\(f(low)) to \(f(high)) (fit)", "–", "–"]
+            }
+            return ["1", f(s.p50), "–", "–", "–"]
+        }
+        let ci = Bootstrap.medianCI(m.samples)
+        return ["\(s.n)", f(s.p50), "\(f(ci.lower)) to \(f(ci.upper))", f(s.p90), f(s.p99)]
     }
 
     static func range(_ ci: ConfidenceInterval, _ format: String) -> String {

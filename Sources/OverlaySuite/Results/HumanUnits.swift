@@ -22,6 +22,7 @@ public enum HumanUnits {
     /// `812 ns`, `20.4 µs`, `3.12 ms`, `1.53 s`.
     public static func duration(nanoseconds value: Double) -> String {
         switch abs(value) {
+        case ..<10: String(format: "%.1f ns", value)
         case ..<1_000: String(format: "%.0f ns", value)
         case ..<1_000_000: String(format: "%.1f µs", value / 1_000)
         case ..<1_000_000_000: String(format: "%.2f ms", value / 1_000_000)

@@ -41,6 +41,15 @@ public enum ParameterValue: Codable, Sendable, Hashable, CustomStringConvertible
         }
     }
 
+    /// A number as a Double, whether it was recorded as an integer or not.
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let v): Double(v)
+        case .double(let v): v
+        default: nil
+        }
+    }
+
     public var stringValue: String? { if case .string(let v) = self { v } else { nil } }
 }
 
