@@ -30,6 +30,11 @@ deps:
 	else \
 	  echo "make: all Debian packages present"; \
 	fi
+	@# The OpenMetrics export is checked with prometheus_client's parser (PyPI), when python3 is here.
+	@if command -v python3 >/dev/null && ! python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null; then \
+	  echo "make: installing prometheus_client (PyPI) for the OpenMetrics check"; \
+	  python3 -m pip install -q --disable-pip-version-check prometheus_client; \
+	fi
 
 build: deps
 	$(SWIFT) build -c release

@@ -58,6 +58,11 @@ public struct Gate: Sendable {
             && FileManager.default.isExecutableFile(atPath: "/usr/bin/fuse-overlayfs")
     }
 
+    public static let prometheusClient = Gate("prometheus_client", reason: "the OpenMetrics export is checked with prometheus_client's parser (pip: prometheus_client; make test installs it)") {
+        guard let python = ChildProcess.findExecutable("python3") else { return false }
+        return (try? ChildProcess.run(python, ["-c", "import prometheus_client.openmetrics.parser"]))?.exit.succeeded ?? false
+    }
+
     public static let loopDevices = Gate("loop devices", reason: "needs root, /dev/loop-control and losetup") {
         Host.isRoot && FileManager.default.fileExists(atPath: "/dev/loop-control")
     }

@@ -68,11 +68,28 @@ public enum Exporters {
         return "\(value)"
     }
 
+    // MARK: - Series identity
+
+    /// Parameters that describe how a figure came about on this host rather than which
+    /// configuration it measures: fitted values (a slope's interval, R²), percentile levels, and
+    /// the mount method (which carries a version string). A series tracked over time is named
+    /// without them, so it keeps its name from run to run.
+    static let nonIdentityParameters: Set<String> = ResultTable.fittedParameters.union(["mountMethod", "coldMethod"])
+
+    /// `copyup/kernel/firstWrite[cache=warm,mountOptions=,size=4096]`: probe, backend, metric and
+    /// the parameters that define the configuration.
+    public static func seriesName(_ m: Measurement) -> String {
+        let names = m.parameters.keys.filter { !nonIdentityParameters.contains($0) }.sorted()
+        return "\(m.probe)/\(m.backend)/\(m.metric)[" + names.map { "\($0)=\(m.parameters[$0]!)" }.joined(separator: ",") + "]"
+    }
+
     // MARK: - Bencher Metric Format
 
-    /// `{ "<identity>": { "<measure>": { "value": p50, "lower_value": p10, "upper_value": p90 } } }`,
-    /// the measure being `latency` for time units, `throughput` for rates, otherwise the unit.
-    /// See https://bencher.dev/docs/reference/bencher-metric-format/.
+    /// `{ "<series>": { "<measure>": { "value": p50, "lower_value": p10, "upper_value": p90 } } }`.
+    /// Latencies use Bencher's built-in `latency` measure in nanoseconds; rates and counters use
+    /// custom measures whose slug names their unit (`bytes-per-second`, `bytes`, `inodes`), so
+    /// GB/s is never sent as Bencher's operations-per-second `throughput`. A fitted slope's value
+    /// comes with its own interval. See https://bencher.dev/docs/reference/bencher-metric-format/.
     public static func bmf(_ measurements: [Measurement]) throws -> String {
         struct Metric: Encodable {
             var value: Double
@@ -81,48 +98,88 @@ public enum Exporters {
         }
         var document: [String: [String: Metric]] = [:]
         for m in measurements where m.hasSamples {
-            let metric = Metric(value: m.percentile(50)!, lower_value: m.percentile(10)!, upper_value: m.percentile(90)!)
-            document[m.identity, default: [:]][bmfMeasure(unit: m.unit)] = metric
+            let (measure, scale) = bmfMeasure(unit: m.unit)
+            var metric = Metric(value: m.percentile(50)! * scale, lower_value: m.percentile(10)! * scale, upper_value: m.percentile(90)! * scale)
+            if let low = m.parameters["slopeLow"]?.doubleValue, let high = m.parameters["slopeHigh"]?.doubleValue {
+                metric.lower_value = low * scale
+                metric.upper_value = high * scale
+            }
+            document[seriesName(m), default: [:]][measure] = metric
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
     }
 
-    static func bmfMeasure(unit: String) -> String {
+    /// The BMF measure slug for a unit, and the factor that converts a value into it.
+    static func bmfMeasure(unit: String) -> (slug: String, scale: Double) {
         switch unit {
-        case "ns", "us", "µs", "ms", "s": "latency"
-        case _ where Measurement.higherIsBetterUnits.contains(unit): "throughput"
-        default: unit
+        case "ns": ("latency", 1)
+        case "ns/layer": ("latency-per-layer", 1)
+        case "GB/s": ("bytes-per-second", 1e9)
+        case "MB/s": ("bytes-per-second", 1e6)
+        case "files/s": ("files-per-second", 1)
+        default: (unit.lowercased().map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined(), 1)
         }
     }
 
     // MARK: - OpenMetrics
 
-    /// One gauge family per metric and unit, `overlaybench_<metric>_<unit>`, with the probe,
-    /// backend and every parameter as labels and a `quantile` label for min (0), p50, p90, p99
-    /// and max (1). Ends with `# EOF` as the OpenMetrics 1.0 text format requires.
+    /// One summary family per metric, in base units (seconds, bytes, bytes per second), named
+    /// `overlaybench_<metric>_<unit>` with the unit once and declared by `# UNIT`; the probe,
+    /// backend and the configuration's parameters as labels; the sample quantiles 0, 0.5, 0.9,
+    /// 0.99 and 1 with `_count` (the samples) and `_sum`. Ends with `# EOF` as OpenMetrics 1.0
+    /// requires. A fitted value (a slope and its interval) is a gauge and its bounds are gauges
+    /// of their own, never labels.
     public static func openMetrics(_ measurements: [Measurement]) -> String {
         var order: [String] = []
-        var families: [String: [Measurement]] = [:]
+        var families: [String: (unit: String, scale: Double, members: [Measurement])] = [:]
         for m in measurements where m.hasSamples {
-            let name = "overlaybench_\(metricName(m.metric))_\(metricName(unitName(m.unit)))"
-            if families[name] == nil { order.append(name) }
-            families[name, default: []].append(m)
+            let (name, unit, scale) = openMetricsName(m)
+            if families[name] == nil {
+                order.append(name)
+                families[name] = (unit, scale, [])
+            }
+            families[name]!.members.append(m)
         }
         var lines: [String] = []
         for name in order {
-            let members = families[name]!
-            lines.append("# TYPE \(name) gauge")
-            lines.append("# HELP \(name) \(members[0].metric) of the \(members[0].probe) probe in \(members[0].unit), quantiles over the samples.")
+            let (unit, scale, members) = families[name]!
+            let single = members.allSatisfy { $0.samples.count == 1 }
+            lines.append("# TYPE \(name) \(single ? "gauge" : "summary")")
+            if !unit.isEmpty { lines.append("# UNIT \(name) \(unit)") }
+            lines.append("# HELP \(name) \(members[0].metric) of the \(members[0].probe) probe\(unit.isEmpty ? "" : " in \(unit)")\(single ? "" : ", quantiles over the samples").")
             for m in members {
                 let s = m.summary!
                 var labels = [("probe", m.probe), ("backend", m.backend)]
-                labels += Measurement.orderedParameterNames(m.parameters.keys).map { (metricName($0), m.parameters[$0]!.description) }
+                labels += Measurement.orderedParameterNames(m.parameters.keys).filter { !nonIdentityParameters.contains($0) }
+                    .map { (metricName($0), m.parameters[$0]!.description) }
+                func labelText(_ extra: [(String, String)] = []) -> String {
+                    (labels + extra).map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",")
+                }
+                if single {
+                    lines.append("\(name){\(labelText())} \(sampleValue(s.p50 * scale))")
+                    continue
+                }
                 for (quantile, value) in [("0", s.min), ("0.5", s.p50), ("0.9", s.p90), ("0.99", s.p99), ("1", s.max)] {
-                    let text = (labels + [("quantile", quantile)])
-                        .map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",")
-                    lines.append("\(name){\(text)} \(number(value))")
+                    lines.append("\(name){\(labelText([("quantile", quantile)]))} \(sampleValue(value * scale))")
+                }
+                lines.append("\(name)_count{\(labelText())} \(s.n)")
+                lines.append("\(name)_sum{\(labelText())} \(sampleValue(m.samples.reduce(0, +) * scale))")
+            }
+            // A fitted slope's interval: two gauges beside it, so no series is named by a value.
+            let bounded = members.filter { $0.parameters["slopeLow"]?.doubleValue != nil && $0.parameters["slopeHigh"]?.doubleValue != nil }
+            for (suffix, parameter) in [("lower", "slopeLow"), ("upper", "slopeHigh")] where !bounded.isEmpty {
+                let bound = name.replacingOccurrences(of: "_\(unit)", with: "") + "_ci_\(suffix)" + (unit.isEmpty ? "" : "_\(unit)")
+                lines.append("# TYPE \(bound) gauge")
+                if !unit.isEmpty { lines.append("# UNIT \(bound) \(unit)") }
+                lines.append("# HELP \(bound) the \(suffix) end of the 95% interval of \(members[0].metric).")
+                for m in bounded {
+                    var labels = [("probe", m.probe), ("backend", m.backend)]
+                    labels += Measurement.orderedParameterNames(m.parameters.keys).filter { !nonIdentityParameters.contains($0) }
+                        .map { (metricName($0), m.parameters[$0]!.description) }
+                    let text = labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",")
+                    lines.append("\(bound){\(text)} \(sampleValue(m.parameters[parameter]!.doubleValue! * scale))")
                 }
             }
         }
@@ -130,9 +187,27 @@ public enum Exporters {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `GB/s` → `GB_per_s`; `%` → `percent`.
-    static func unitName(_ unit: String) -> String {
-        unit.replacingOccurrences(of: "/", with: "_per_").replacingOccurrences(of: "%", with: "percent")
+    /// The family name, its base unit and the factor into it: `firstWrite` in ns →
+    /// `overlaybench_first_write_seconds` (×1e-9); `upperBytes` → `overlaybench_upper_bytes`
+    /// (the unit once); `throughput` in GB/s → `overlaybench_throughput_bytes_per_second`;
+    /// `upperInodes` → `overlaybench_upper_inodes` (a count has no base unit).
+    /// A sample value in base units: twelve significant digits, so that a unit conversion's
+    /// rounding (1000 ns × 1e-9 = 1.0000000000000002e-06 s) does not leak into the text.
+    static func sampleValue(_ value: Double) -> String { String(format: "%.12g", value) }
+
+    static func openMetricsName(_ m: Measurement) -> (name: String, unit: String, scale: Double) {
+        let base = "overlaybench_" + metricName(m.metric)
+        let (unit, scale): (String, Double) = switch m.unit {
+        case "ns": ("seconds", 1e-9)
+        case "ns/layer": ("seconds_per_layer", 1e-9)
+        case "bytes": ("bytes", 1)
+        case "GB/s": ("bytes_per_second", 1e9)
+        case "MB/s": ("bytes_per_second", 1e6)
+        case "files/s": ("files_per_second", 1)
+        default: ("", 1)
+        }
+        if unit.isEmpty || base.hasSuffix("_" + unit) { return (base, base.hasSuffix("_" + unit) ? unit : "", scale) }
+        return (base + "_" + unit, unit, scale)
     }
 
     /// `firstWrite` → `first_write`; anything outside `[a-zA-Z0-9_]` becomes `_`.
