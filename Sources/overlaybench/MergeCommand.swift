@@ -19,9 +19,7 @@ struct MergeCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ExitStatus.reporting {
-            let inputs = try results.map { ReportWriter.Input(path: $0, result: try ResultFile.load($0)) }
-            for path in try MergeReport(inputs: inputs).write(to: out) { print("wrote \(path)") }
-        }
+        let inputs = try results.map { ReportWriter.Input(path: $0, result: try ResultFile.load($0)) }
+        for path in try MergeReport(inputs: inputs).write(to: out) { print("wrote \(path)") }
     }
 }
