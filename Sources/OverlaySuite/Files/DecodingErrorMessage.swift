@@ -85,9 +85,13 @@ public enum DecodingErrorMessage {
         guard let start = description.range(of: "but found "), let end = description.range(of: " instead", range: start.upperBound..<description.endIndex)
         else { return nil }
         let found = String(description[start.upperBound..<end.lowerBound])
+        // JSONDecoder's words for JSON's types, with and without an article.
         switch found {
-        case "a dictionary": return "an object"
-        case "an array": return "a list"
+        case "a dictionary", "dictionary": return "an object"
+        case "an array", "array": return "a list"
+        case "number", "a number": return "a number"
+        case "bool", "a bool", "boolean": return "true or false"
+        case "string", "a string": return "a string"
         default: return found
         }
     }
