@@ -96,6 +96,11 @@ struct ChooseCommand: ParsableCommand {
 
     func run() throws {
         let chosenProfiles = try profiles()
+        let resultPath = out ?? (report as NSString).appendingPathComponent("choose.json")
+        // Refused before the runs rather than after them: the report directory is made one
+        // level only, and the result file's directory must exist.
+        try AtomicFile.makeDirectory(report)
+        try AtomicFile.checkWritable(resultPath, overwrite: true)
         let variants = try backends()
         for variant in variants {
             if case .unavailable(let why) = variant.availability() { throw BackendError.unavailable(variant.identifier, why) }
@@ -107,11 +112,6 @@ struct ChooseCommand: ParsableCommand {
         configuration.samples = samples
         configuration.copyUpSizes = try ByteCount.parseList(copyUpSizes)
         configuration.lookupDepths = try LookupCommand.parseInts(lookupDepths, "--lookup-depths")
-        let resultPath = out ?? (report as NSString).appendingPathComponent("choose.json")
-        // Refused before the runs rather than after them: the report directory is made one
-        // level only, and the result file's directory must exist.
-        try AtomicFile.makeDirectory(report)
-        try AtomicFile.checkWritable(resultPath, overwrite: true)
 
         SignalTrap.install()
         let log = ProgressLog()
