@@ -11,7 +11,7 @@ struct MergeCommand: ParsableCommand {
     @Argument(help: "Result files, typically one per host.")
     var results: [String]
 
-    @Option(name: .long, help: "The directory to write report.md and report.html into.")
+    @Option(name: .long, help: "The directory to write report.md and report.html into (made if missing; its parent must exist).")
     var out: String
 
     func validate() throws {

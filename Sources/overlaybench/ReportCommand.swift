@@ -17,7 +17,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "Result files (overlaybench.result/1).")
     var results: [String]
 
-    @Option(name: .long, help: "The directory to write report.md and report.html into.")
+    @Option(name: .long, help: "The directory to write report.md and report.html into (made if missing; its parent must exist).")
     var out: String = "report"
 
     @Option(name: .long, help: "Where the SVG and PNG plots go; relative paths are inside --out.")
