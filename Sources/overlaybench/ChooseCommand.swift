@@ -37,16 +37,16 @@ struct ChooseCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated backing filesystems: \(BackingFilesystemKind.allNames.joined(separator: ", ")).")
     var fs: String = "root"
 
-    @Option(name: .long, help: "Size of each filesystem made for --fs.")
+    @Option(name: .long, parsing: .unconditional, help: "Size of each filesystem made for --fs.")
     var fsSize: String = "16GiB"
 
-    @Option(name: .long, help: "Repetitions of each trace per variant.")
+    @Option(name: .long, parsing: .unconditional, help: "Repetitions of each trace per variant.")
     var samples: Int = 3
 
-    @Option(name: .long, help: "Comma-separated copy-up sweep sizes (empty: no sweep).")
+    @Option(name: .long, parsing: .unconditional, help: "Comma-separated copy-up sweep sizes (empty: no sweep).")
     var copyUpSizes: String = "0,1MiB,16MiB,64MiB"
 
-    @Option(name: .long, help: "Comma-separated lookup sweep depths (empty: no sweep).")
+    @Option(name: .long, parsing: .unconditional, help: "Comma-separated lookup sweep depths (empty: no sweep).")
     var lookupDepths: String = "1,8,32"
 
     @Option(name: .long, help: "Where trees, mounts and loop images live.")
@@ -58,15 +58,16 @@ struct ChooseCommand: ParsableCommand {
     @Option(name: .long, help: "The result file (default: <report>/choose.json).")
     var out: String?
 
-    @Option(name: .long, help: "Seed for the generated images and traces.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed for the generated images and traces.")
     var seed: UInt64 = 1
 
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        try OptionValues.check(samples, "--samples", in: 1...OptionValues.maximumSamples)
+        _ = try OptionValues.size(fsSize, "--fs-size", minimum: 300 << 20, why: "btrfs and xfs need room for their logs")
+        _ = try OptionValues.sizes(copyUpSizes, "--copy-up-sizes")
+        _ = try OptionValues.integers(lookupDepths, "--lookup-depths", in: 1...LayerStackSpec.maximumLayers)
         do {
             _ = try BackingFilesystemKind.parseList(fs)
-            _ = try ByteCount.parse(fsSize)
-            _ = try ByteCount.parseList(copyUpSizes)
             _ = try RunOptions.parseOptionSets(mountOptions)
             _ = try backends()
             if trace == nil { _ = try profiles() }
@@ -74,7 +75,6 @@ struct ChooseCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         if tree != nil && trace == nil { throw ValidationError("--tree needs --trace") }
-        _ = try LookupCommand.parseInts(lookupDepths, "--lookup-depths")
     }
 
     func backends() throws -> [any OverlayBackend] {
@@ -84,9 +84,8 @@ struct ChooseCommand: ParsableCommand {
 
     func profiles() throws -> [WorkloadProfile] {
         if let trace {
-            let text = try String(contentsOfFile: trace, encoding: .utf8)
-            let operations = try ReplayTrace.parse(text)
-            let lowers = tree.map { $0.split(separator: ":").map { Self.absolute(String($0)) } }
+            let operations = try ReplayTrace.load(trace)
+            let lowers = try tree.map { try $0.split(separator: ":").map { try FileSystem.absolute(String($0)) } }
             return [WorkloadProfile(
                 name: ((trace as NSString).lastPathComponent as NSString).deletingPathExtension,
                 summary: "your trace \(trace)", spec: LayerStackSpec(layerCount: 1, seed: seed),
@@ -95,60 +94,51 @@ struct ChooseCommand: ParsableCommand {
         return try profile.split(separator: ",").map { try WorkloadProfile.builtIn(String($0), seed: seed) }
     }
 
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    }
-
     func run() throws {
-        let chosenProfiles: [WorkloadProfile]
+        let chosenProfiles = try profiles()
+        let resultPath = out ?? (report as NSString).appendingPathComponent("choose.json")
+        // Refused before the runs rather than after them: the report directory is made one
+        // level only, and the result file's directory must exist.
+        try AtomicFile.makeDirectory(report)
+        try AtomicFile.checkWritable(resultPath, overwrite: true)
+        let variants = try backends()
+        for variant in variants {
+            if case .unavailable(let why) = variant.availability() { throw BackendError.unavailable(variant.identifier, why) }
+        }
+        var configuration = ChooseRunner.Configuration()
+        configuration.profiles = chosenProfiles
+        configuration.filesystems = try BackingFilesystemKind.parseList(fs)
+        configuration.filesystemSize = try ByteCount.parse(fsSize)
+        configuration.samples = samples
+        configuration.copyUpSizes = try ByteCount.parseList(copyUpSizes)
+        configuration.lookupDepths = try LookupCommand.parseInts(lookupDepths, "--lookup-depths")
+
+        SignalTrap.install()
+        let log = ProgressLog()
+        let session = try RunSession(workRootPath: workRoot, commandLine: CommandLine.arguments, log: log)
+        var failure: (any Error)?
+        var rankings: [(profile: WorkloadProfile, rows: [ChooseRunner.Row])] = []
         do {
-            chosenProfiles = try profiles()
-        } catch let error as ReplayTraceError {
-            FileHandle.standardError.write(Data("overlaybench: error: \(trace ?? ""): \(error)\n".utf8))
-            throw ExitCode(ExitStatus.dataError)
+            rankings = try ChooseRunner(configuration: configuration, variants: variants, session: session).run()
+        } catch {
+            failure = error
         }
-        try ExitStatus.reporting {
-            let variants = try backends()
-            for variant in variants {
-                if case .unavailable(let why) = variant.availability() { throw BackendError.unavailable(variant.identifier, why) }
-            }
-            var configuration = ChooseRunner.Configuration()
-            configuration.profiles = chosenProfiles
-            configuration.filesystems = try BackingFilesystemKind.parseList(fs)
-            configuration.filesystemSize = try ByteCount.parse(fsSize)
-            configuration.samples = samples
-            configuration.copyUpSizes = try ByteCount.parseList(copyUpSizes)
-            configuration.lookupDepths = try LookupCommand.parseInts(lookupDepths, "--lookup-depths")
-            let resultPath = out ?? (report as NSString).appendingPathComponent("choose.json")
-            try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
+        session.tearDown()
+        if let caught = SignalTrap.caught, !(failure is Interrupted) { failure = Interrupted(signal: caught) }
+        let result = session.result(stoppedBy: failure)
+        try result.write(to: resultPath, overwrite: true)
+        log.info("wrote \(resultPath)")
+        if let failure { throw failure }
 
-            SignalTrap.install()
-            let log = ProgressLog()
-            let session = try RunSession(workRootPath: workRoot, commandLine: CommandLine.arguments, log: log)
-            var failure: (any Error)?
-            var rankings: [(profile: WorkloadProfile, rows: [ChooseRunner.Row])] = []
-            do {
-                rankings = try ChooseRunner(configuration: configuration, variants: variants, session: session).run()
-            } catch {
-                failure = error
-            }
-            session.tearDown()
-            if let caught = SignalTrap.caught, !(failure is Interrupted) { failure = Interrupted(signal: caught) }
-            let result = session.result(stoppedBy: failure)
-            try result.write(to: resultPath, overwrite: true)
-            log.info("wrote \(resultPath)")
-            if let failure { throw failure }
-
-            print(ChooseReport.text(rankings), terminator: "")
-            let document = ChooseReport.document(rankings, resultPath: resultPath)
-            let markdown = (report as NSString).appendingPathComponent("choose.md")
-            let html = (report as NSString).appendingPathComponent("choose.html")
-            try AtomicFile.write(Data(document.markdown().utf8), to: markdown, overwrite: true)
-            try AtomicFile.write(Data(document.html().utf8), to: html, overwrite: true)
-            let outcome = try ReportWriter(inputs: [.init(path: resultPath, result: result)],
-                                           options: .init(outDirectory: report)).write()
-            for note in outcome.notes { log.warning(note) }
-            print("\nwrote \(markdown), \(html), \(outcome.markdownPath), \(outcome.htmlPath)")
-        }
+        print(ChooseReport.text(rankings), terminator: "")
+        let document = ChooseReport.document(rankings, resultPath: resultPath)
+        let markdown = (report as NSString).appendingPathComponent("choose.md")
+        let html = (report as NSString).appendingPathComponent("choose.html")
+        try AtomicFile.write(Data(document.markdown().utf8), to: markdown, overwrite: true)
+        try AtomicFile.write(Data(document.html().utf8), to: html, overwrite: true)
+        let outcome = try ReportWriter(inputs: [.init(path: resultPath, result: result)],
+                                       options: .init(outDirectory: report)).write()
+        for note in outcome.notes { log.warning(note) }
+        print("\nwrote \(markdown), \(html), \(outcome.markdownPath), \(outcome.htmlPath)")
     }
 }

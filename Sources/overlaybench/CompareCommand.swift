@@ -71,8 +71,7 @@ struct CompareCommand: ParsableCommand {
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            FileHandle.standardError.write(Data("overlaybench: error: \(error)\n".utf8))
-            throw ExitCode(Self.errorExit)
+            ExitStatus.fail(ExitStatus.message(for: error), code: Self.errorExit)
         }
     }
 }

@@ -20,7 +20,7 @@ struct CopyCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated engines.")
     var engines: String = "io_uring,io_uring-splice,copy_file_range,sendfile,read-write"
 
-    @Option(name: .long, help: "Comma-separated sizes with units.")
+    @Option(name: .long, parsing: .unconditional, help: "Comma-separated sizes with units.")
     var sizes: String = "4KiB,1MiB,64MiB,256MiB"
 
     @Flag(name: .long, help: "Sources with random holes; copies skip holes (SEEK_DATA/SEEK_HOLE).")
@@ -32,23 +32,23 @@ struct CopyCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Also time memcpy between two buffers of each size (the ceiling; it holds 2 × the largest size in memory).")
     var memcpy = true
 
-    @Option(name: .long, help: "io_uring queue depth.")
+    @Option(name: .long, parsing: .unconditional, help: "io_uring queue depth.")
     var queueDepth: Int?
 
-    @Option(name: .long, help: "io_uring block size with units.")
+    @Option(name: .long, parsing: .unconditional, help: "io_uring block size with units.")
     var blockSize: String?
 
     @Flag(name: .long, inversion: .prefixedNo, help: "io_uring registered (fixed) buffers.")
     var fixedBuffers: Bool?
 
     func validate() throws {
-        do {
-            _ = try ByteCount.parseList(sizes)
-            if let blockSize { _ = try ByteCount.parse(blockSize) }
-            _ = try ioURingOptions().validate()
-        } catch {
-            throw ValidationError("\(error)")
+        guard !sizes.isEmpty else { throw ValidationError("--sizes is empty") }
+        _ = try OptionValues.sizes(sizes, "--sizes")
+        if let blockSize {
+            _ = try OptionValues.size(blockSize, "--block-size", minimum: OptionValues.blockSizes.lowerBound, maximum: OptionValues.blockSizes.upperBound)
         }
+        if let queueDepth { try OptionValues.check(queueDepth, "--queue-depth", in: 1...1024) }
+        do { try ioURingOptions().validate() } catch { throw ValidationError("\(error)") }
         for engine in engines.split(separator: ",") where !CopyEngineKind.allIdentifiers.contains(String(engine)) {
             throw ValidationError("--engines: unknown engine \(engine) (known: \(CopyEngineKind.allIdentifiers.joined(separator: ", ")))")
         }
@@ -97,59 +97,58 @@ struct TuneCopyCommand: ParsableCommand {
     @Option(name: .long, help: "Where to run (a work root).")
     var workRoot: String = WorkRoot.defaultPath
 
-    @Option(name: .long, help: "File size to tune on.")
+    @Option(name: .long, parsing: .unconditional, help: "File size to tune on.")
     var size: String = "64MiB"
 
-    @Option(name: .long, help: "Queue depths to try.")
+    @Option(name: .long, parsing: .unconditional, help: "Queue depths to try.")
     var queueDepths: String = "1,2,4,8,16"
 
-    @Option(name: .long, help: "Block sizes to try.")
+    @Option(name: .long, parsing: .unconditional, help: "Block sizes to try.")
     var blockSizes: String = "256KiB,1MiB,4MiB"
 
-    @Option(name: .long, help: "Interleaved rounds per candidate.")
+    @Option(name: .long, parsing: .unconditional, help: "Interleaved rounds per candidate.")
     var samples: Int = 5
 
     @Flag(name: .long, help: "Store the best settings for `run copy` and the reference overlay.")
     var save = false
 
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        do {
-            _ = try ByteCount.parse(size)
-            _ = try ByteCount.parseList(blockSizes)
-        } catch { throw ValidationError("\(error)") }
-        guard queueDepths.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
-            throw ValidationError("--queue-depths must be positive integers")
+        try OptionValues.check(samples, "--samples", in: 1...OptionValues.maximumSamples)
+        _ = try OptionValues.size(size, "--size", minimum: 1)
+        guard !blockSizes.isEmpty, !queueDepths.isEmpty else { throw ValidationError("--queue-depths and --block-sizes need at least one value each") }
+        // Pairs whose buffers together are too large are skipped by the sweep, as before.
+        _ = try OptionValues.integers(queueDepths, "--queue-depths", in: 1...1024)
+        let sizes = try OptionValues.sizes(blockSizes, "--block-sizes", minimum: OptionValues.blockSizes.lowerBound, maximum: OptionValues.blockSizes.upperBound)
+        if let odd = sizes.first(where: { $0 % 4096 != 0 }) {
+            throw ValidationError("--block-sizes: \(ByteCount.format(odd)) is not a multiple of 4KiB")
         }
     }
 
     func run() throws {
-        try ExitStatus.reporting {
-            SignalTrap.install()
-            let log = ProgressLog()
-            let session = try RunSession(workRootPath: workRoot, commandLine: CommandLine.arguments, log: log)
-            defer { session.tearDown() }
-            var candidates: [CopyTuning.Candidate] = []
-            for qd in queueDepths.split(separator: ",").compactMap({ Int($0) }) {
-                for bs in try ByteCount.parseList(blockSizes) {
-                    for fixed in [false, true] { candidates.append(.init(queueDepth: qd, blockSize: Int(bs), fixedBuffers: fixed)) }
-                }
+        SignalTrap.install()
+        let log = ProgressLog()
+        let session = try RunSession(workRootPath: workRoot, commandLine: CommandLine.arguments, log: log)
+        defer { session.tearDown() }
+        var candidates: [CopyTuning.Candidate] = []
+        for qd in queueDepths.split(separator: ",").compactMap({ Int($0) }) {
+            for bs in try ByteCount.parseList(blockSizes) {
+                for fixed in [false, true] { candidates.append(.init(queueDepth: qd, blockSize: Int(bs), fixedBuffers: fixed)) }
             }
-            let bytes = try ByteCount.parse(size)
-            let ranked = try CopyTuning.sweep(candidates: candidates, size: bytes, samples: samples, directory: session.runDirectory, log: log)
-            print("queue depth  block size  fixed buffers  median GB/s")
-            for (candidate, gbps) in ranked {
-                print("\(String(candidate.queueDepth).padding(toLength: 11, withPad: " ", startingAt: 0))  \(ByteCount.format(Int64(candidate.blockSize)).padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(candidate.fixedBuffers).padding(toLength: 13, withPad: " ", startingAt: 0))  \(String(format: "%.2f", gbps))")
-            }
-            guard let (best, gbps) = ranked.first else { return }
-            let fs = MountTable.current().backingMount(of: session.runDirectory)?.fileSystemType ?? "unknown"
-            let tuning = CopyTuning(queueDepth: best.queueDepth, blockSize: best.blockSize, fixedBuffers: best.fixedBuffers,
-                                    throughput: gbps, fileSystem: fs, measuredAt: RunEnvironment.timestamp())
-            print("best: queue depth \(best.queueDepth), block size \(ByteCount.format(Int64(best.blockSize))), fixed buffers \(best.fixedBuffers): \(String(format: "%.2f", gbps)) GB/s on \(fs)")
-            if save {
-                try tuning.save()
-                print("stored in \(CopyTuning.defaultPath); `run copy` uses it unless flags override")
-            }
+        }
+        let bytes = try ByteCount.parse(size)
+        let ranked = try CopyTuning.sweep(candidates: candidates, size: bytes, samples: samples, directory: session.runDirectory, log: log)
+        print("queue depth  block size  fixed buffers  median GB/s")
+        for (candidate, gbps) in ranked {
+            print("\(String(candidate.queueDepth).padding(toLength: 11, withPad: " ", startingAt: 0))  \(ByteCount.format(Int64(candidate.blockSize)).padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(candidate.fixedBuffers).padding(toLength: 13, withPad: " ", startingAt: 0))  \(String(format: "%.2f", gbps))")
+        }
+        guard let (best, gbps) = ranked.first else { return }
+        let fs = MountTable.current().backingMount(of: session.runDirectory)?.fileSystemType ?? "unknown"
+        let tuning = CopyTuning(queueDepth: best.queueDepth, blockSize: best.blockSize, fixedBuffers: best.fixedBuffers,
+                                throughput: gbps, fileSystem: fs, measuredAt: RunEnvironment.timestamp())
+        print("best: queue depth \(best.queueDepth), block size \(ByteCount.format(Int64(best.blockSize))), fixed buffers \(best.fixedBuffers): \(String(format: "%.2f", gbps)) GB/s on \(fs)")
+        if save {
+            try tuning.save()
+            print("stored in \(CopyTuning.defaultPath); `run copy` uses it unless flags override")
         }
     }
 }

@@ -6,7 +6,18 @@ import OverlaySuite
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check what this host can run; exits 0 when the kernel backend can.")
+        abstract: "Check what this host can run; exits 0 when the kernel backend can, 69 when it cannot.",
+        discussion: """
+            Checks kernel, root, overlay and its module parameters, io_uring, liburing, the work \
+            root's filesystem, d_type, O_TMPFILE, reflink, metacopy, fuse-overlayfs (its own \
+            version, from `fuse-overlayfs --version`) and drop_caches.
+
+            What it changes: the work root is created and marked if it does not exist. The \
+            d_type, O_TMPFILE and reflink checks create small files in a scratch run directory \
+            inside the work root (<work-root>/run-<pid>-<random>), removed afterwards. \
+            \(Doctor.mountingChecks.map { "The \($0.0) check \($0.1)." }.joined(separator: " ")) \
+            No other check mounts anything, drops caches or starts a daemon.
+            """)
 
     @Flag(name: .long, help: "Print the report as JSON.")
     var json = false
@@ -42,11 +53,9 @@ struct CleanupCommand: ParsableCommand {
     var workRoot: String = WorkRoot.defaultPath
 
     func run() throws {
-        try ExitStatus.reporting {
-            let log = ProgressLog()
-            let root = try WorkRoot.prepare(workRoot)
-            let (unmounted, removed) = Janitor.cleanAll(root, log: log)
-            print("cleanup \(root.path): \(unmounted) mount(s) removed, \(removed) run director\(removed == 1 ? "y" : "ies") removed")
-        }
+        let log = ProgressLog()
+        let root = try WorkRoot.prepare(workRoot)
+        let (unmounted, removed) = Janitor.cleanAll(root, log: log)
+        print("cleanup \(root.path): \(unmounted) mount(s) removed, \(removed) run director\(removed == 1 ? "y" : "ies") removed")
     }
 }

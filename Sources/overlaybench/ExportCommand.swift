@@ -21,17 +21,15 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "csv, bmf or openmetrics.")
     var format: Exporters.Format
 
-    @Option(name: .long, help: "Write here (atomically) instead of stdout.")
+    @Option(name: .long, help: "Write here (atomically) instead of stdout; the directory must exist.")
     var out: String?
 
     func run() throws {
-        try ExitStatus.reporting {
-            let text = try Exporters.export(try ResultFile.load(result), as: format)
-            if let out {
-                try AtomicFile.write(Data(text.utf8), to: out, overwrite: true)
-            } else {
-                print(text, terminator: "")
-            }
+        let text = try Exporters.export(try ResultFile.load(result), as: format)
+        if let out {
+            try AtomicFile.write(text, to: out, overwrite: true)
+        } else {
+            print(text, terminator: "")
         }
     }
 }

@@ -19,40 +19,31 @@ struct LookupCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    @Option(name: .long, help: "Comma-separated lower-layer counts (1-500).")
+    @Option(name: .long, parsing: .unconditional, help: "Comma-separated lower-layer counts (1-500).")
     var depths: String = LookupProbe.defaultDepths.map(String.init).joined(separator: ",")
 
-    @Option(name: .long, help: "Directory levels of the deep path below the merged directory.")
+    @Option(name: .long, parsing: .unconditional, help: "Directory levels of the deep path below the merged directory.")
     var deepLevels: Int = 8
 
-    @Option(name: .long, help: "Entries per layer of the directory read at each depth.")
+    @Option(name: .long, parsing: .unconditional, help: "Entries per layer of the directory read at each depth.")
     var readdirWidth: Int = 10
 
-    @Option(name: .long, help: "Comma-separated entries per layer for the readdir width sweep (empty: none).")
+    @Option(name: .long, parsing: .unconditional, help: "Comma-separated entries per layer for the readdir width sweep (empty: none).")
     var widths: String = LookupProbe.defaultWidths.map(String.init).joined(separator: ",")
 
-    @Option(name: .long, help: "Lower layers of the width sweep's stack.")
+    @Option(name: .long, parsing: .unconditional, help: "Lower layers of the width sweep's stack.")
     var widthDepth: Int = 4
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Time readdir as well as lookups.")
     var readdir = true
 
     func validate() throws {
-        let parsedDepths = try Self.parseInts(depths, "--depths")
+        let parsedDepths = try OptionValues.integers(depths, "--depths", in: 1...LayerStackSpec.maximumLayers)
         guard !parsedDepths.isEmpty else { throw ValidationError("--depths is empty") }
-        if let bad = parsedDepths.first(where: { !(1...LayerStackSpec.maximumLayers).contains($0) }) {
-            throw ValidationError("--depths: \(bad) is outside 1...\(LayerStackSpec.maximumLayers)")
-        }
-        guard (1...StackShapes.maximumDeepLevels).contains(deepLevels) else {
-            throw ValidationError("--deep-levels must be in 1...\(StackShapes.maximumDeepLevels) (got \(deepLevels))")
-        }
-        guard readdirWidth >= 0 else { throw ValidationError("--readdir-width must not be negative") }
-        if let bad = try Self.parseInts(widths, "--widths").first(where: { $0 < 0 }) {
-            throw ValidationError("--widths: \(bad) is negative")
-        }
-        guard (1...LayerStackSpec.maximumLayers).contains(widthDepth) else {
-            throw ValidationError("--width-depth must be in 1...\(LayerStackSpec.maximumLayers) (got \(widthDepth))")
-        }
+        try OptionValues.check(deepLevels, "--deep-levels", in: 1...StackShapes.maximumDeepLevels)
+        try OptionValues.check(readdirWidth, "--readdir-width", in: 0...OptionValues.maximumCount)
+        _ = try OptionValues.integers(widths, "--widths", in: 0...OptionValues.maximumCount)
+        try OptionValues.check(widthDepth, "--width-depth", in: 1...LayerStackSpec.maximumLayers)
     }
 
     static func parseInts(_ text: String, _ flag: String) throws -> [Int] {

@@ -11,7 +11,7 @@ struct MergeCommand: ParsableCommand {
     @Argument(help: "Result files, typically one per host.")
     var results: [String]
 
-    @Option(name: .long, help: "The directory to write report.md and report.html into.")
+    @Option(name: .long, help: "The directory to write report.md and report.html into (made if missing; its parent must exist).")
     var out: String
 
     func validate() throws {
@@ -19,9 +19,7 @@ struct MergeCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ExitStatus.reporting {
-            let inputs = try results.map { ReportWriter.Input(path: $0, result: try ResultFile.load($0)) }
-            for path in try MergeReport(inputs: inputs).write(to: out) { print("wrote \(path)") }
-        }
+        let inputs = try results.map { ReportWriter.Input(path: $0, result: try ResultFile.load($0)) }
+        for path in try MergeReport(inputs: inputs).write(to: out) { print("wrote \(path)") }
     }
 }

@@ -28,32 +28,21 @@ struct MetadataCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated operations: \(MetadataProbe.Operation.allCases.map(\.rawValue).joined(separator: ",")).")
     var ops: String = MetadataProbe.Operation.allCases.map(\.rawValue).joined(separator: ",")
 
-    @Option(name: .long, help: "Size of the files chmod, chown and renameFile act on.")
+    @Option(name: .long, parsing: .unconditional, help: "Size of the files chmod, chown and renameFile act on.")
     var fileSize: String = "1MiB"
 
-    @Option(name: .long, help: "Comma-separated lower-only directory levels for createDeep.")
+    @Option(name: .long, parsing: .unconditional, help: "Comma-separated lower-only directory levels for createDeep.")
     var pathDepths: String = MetadataProbe.defaultPathDepths.map(String.init).joined(separator: ",")
 
-    @Option(name: .long, help: "Lower layers in the stack (1-500); the names are in the top one.")
+    @Option(name: .long, parsing: .unconditional, help: "Lower layers in the stack (1-500); the names are in the top one.")
     var layers: Int = 1
 
     func validate() throws {
-        do {
-            _ = try MetadataProbe.Operation.parseList(ops)
-            guard try ByteCount.parse(fileSize) >= 0 else { throw ValidationError("--file-size must not be negative") }
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let depths = try LookupCommand.parseInts(pathDepths, "--path-depths")
+        do { _ = try MetadataProbe.Operation.parseList(ops) } catch { throw ValidationError("\(error)") }
+        _ = try OptionValues.size(fileSize, "--file-size")
+        let depths = try OptionValues.integers(pathDepths, "--path-depths", in: 1...StackShapes.maximumDeepLevels)
         guard !depths.isEmpty else { throw ValidationError("--path-depths is empty") }
-        if let bad = depths.first(where: { !(1...StackShapes.maximumDeepLevels).contains($0) }) {
-            throw ValidationError("--path-depths: \(bad) is outside 1...\(StackShapes.maximumDeepLevels)")
-        }
-        guard (1...LayerStackSpec.maximumLayers).contains(layers) else {
-            throw ValidationError("--layers must be in 1...\(LayerStackSpec.maximumLayers) (got \(layers))")
-        }
+        try OptionValues.check(layers, "--layers", in: 1...LayerStackSpec.maximumLayers)
     }
 
     func run() throws {

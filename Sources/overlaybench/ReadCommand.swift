@@ -17,26 +17,19 @@ struct ReadCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    @Option(name: .long, help: "File size with units.")
+    @Option(name: .long, parsing: .unconditional, help: "File size with units.")
     var size: String = "64MiB"
 
-    @Option(name: .long, help: "Lower layers; the file is in the bottom one (1-500).")
+    @Option(name: .long, parsing: .unconditional, help: "Lower layers; the file is in the bottom one (1-500).")
     var depth: Int = 4
 
-    @Option(name: .long, help: "Random 4 KiB preads per sample.")
+    @Option(name: .long, parsing: .unconditional, help: "Random 4 KiB preads per sample.")
     var randomReads: Int = 256
 
     func validate() throws {
-        do {
-            let bytes = try ByteCount.parse(size)
-            guard bytes >= 4096 else { throw ValidationError("--size must be at least 4KiB (got \(size))") }
-        } catch let error as ByteCountError {
-            throw ValidationError("--size: \(error)")
-        }
-        guard (1...LayerStackSpec.maximumLayers).contains(depth) else {
-            throw ValidationError("--depth must be in 1...\(LayerStackSpec.maximumLayers) (got \(depth))")
-        }
-        guard randomReads >= 1 else { throw ValidationError("--random-reads must be at least 1") }
+        _ = try OptionValues.size(size, "--size", minimum: 4096, why: "a sample reads 4 KiB")
+        try OptionValues.check(depth, "--depth", in: 1...LayerStackSpec.maximumLayers)
+        try OptionValues.check(randomReads, "--random-reads", in: 1...OptionValues.maximumCount)
     }
 
     func run() throws {

@@ -15,7 +15,7 @@ struct ReplayCommand: ParsableCommand {
             readdir, mkdir, chmod, chown, utimes, rename, link, symlink, setxattr, removexattr. \
             Each prints one line: ok (read adds the SHA-256 of the bytes, stat the type, mode and \
             size, readdir the sorted names) or the errno name. Paths resolve inside the merged root \
-            (RESOLVE_IN_ROOT). A malformed line exits 65 naming the line and field.
+            (RESOLVE_IN_ROOT). A missing or unreadable trace exits 66 with the errno; an empty one, or a malformed line, exits 65 naming the line and field.
             """)
 
     @Argument(help: "The trace file (JSON Lines).")
@@ -48,42 +48,23 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
-        let text: String
-        do {
-            text = try String(contentsOfFile: trace, encoding: .utf8)
-        } catch {
-            FileHandle.standardError.write(Data("overlaybench: error: cannot read \(trace): \(error.localizedDescription)\n".utf8))
-            throw ExitCode(ExitStatus.ioError)
-        }
-        let operations: [ReplayOperation]
-        do {
-            operations = try ReplayTrace.parse(text)
-        } catch {
-            FileHandle.standardError.write(Data("overlaybench: error: \(trace): \(error)\n".utf8))
-            throw ExitCode(ExitStatus.dataError)
-        }
-        try ExitStatus.reporting {
-            let chosen = try BackendRegistry.make(backend)
-            if case .unavailable(let why) = chosen.availability() { throw BackendError.unavailable(chosen.identifier, why) }
-            let options = try OverlayMountOptions(parsing: mountOptions)
-            let scratch = "/var/tmp/overlaybench-replay-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
-            try FileDescriptor.currentWorkingDirectory.makeDirectory(scratch, mode: 0o700)
-            defer { try? TreeRemover.remove(scratch) }
-            let stack = try LayerStack.adopting(
-                lower: lower.split(separator: ":").map { absolute(String($0)) },
-                upper: absolute(upper), work: absolute(work), scratch: scratch)
-            try withMergedView(chosen, stack, options: options) { view in
-                let target = makeReplayTarget(for: view)
-                let executor = ReplayExecutor(target: target, timing: timing)
-                for operation in operations { print(executor.run(operation)) }
-                if dump {
-                    for line in try TreeDump.dump(target, upperPath: view.upperPath) { print(line) }
-                }
+        let operations = try ReplayTrace.load(trace)
+        let chosen = try BackendRegistry.make(backend)
+        if case .unavailable(let why) = chosen.availability() { throw BackendError.unavailable(chosen.identifier, why) }
+        let options = try OverlayMountOptions(parsing: mountOptions)
+        let scratch = "/var/tmp/overlaybench-replay-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+        try FileDescriptor.currentWorkingDirectory.makeDirectory(scratch, mode: 0o700)
+        defer { try? TreeRemover.remove(scratch) }
+        let stack = try LayerStack.adopting(
+            lower: lower.split(separator: ":").map { try FileSystem.absolute(String($0)) },
+            upper: FileSystem.absolute(upper), work: FileSystem.absolute(work), scratch: scratch)
+        try withMergedView(chosen, stack, options: options) { view in
+            let target = makeReplayTarget(for: view)
+            let executor = ReplayExecutor(target: target, timing: timing)
+            for operation in operations { print(executor.run(operation)) }
+            if dump {
+                for line in try TreeDump.dump(target, upperPath: view.upperPath) { print(line) }
             }
         }
-    }
-
-    private func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 }

@@ -17,7 +17,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "Result files (overlaybench.result/1).")
     var results: [String]
 
-    @Option(name: .long, help: "The directory to write report.md and report.html into.")
+    @Option(name: .long, help: "The directory to write report.md and report.html into (made if missing; its parent must exist).")
     var out: String = "report"
 
     @Option(name: .long, help: "Where the SVG and PNG plots go; relative paths are inside --out.")
@@ -28,17 +28,15 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        try ExitStatus.reporting {
-            let inputs = try results.map { ReportWriter.Input(path: $0, result: try ResultFile.load($0)) }
-            let plotter = GnuplotPlotter.locate()
-            if plotter == nil {
-                FileHandle.standardError.write(Data("overlaybench: warning: \(GnuplotPlotter.PlotError.notInstalled)\n".utf8))
-            }
-            let outcome = try ReportWriter(inputs: inputs, options: .init(outDirectory: out, plotsDirectory: plots, plotter: plotter)).write()
-            for note in outcome.notes { FileHandle.standardError.write(Data("overlaybench: note: \(note)\n".utf8)) }
-            print("wrote \(outcome.markdownPath)")
-            print("wrote \(outcome.htmlPath)")
-            for file in outcome.plotFiles { print("wrote \(file)") }
+        let inputs = try results.map { ReportWriter.Input(path: $0, result: try ResultFile.load($0)) }
+        let plotter = GnuplotPlotter.locate()
+        if plotter == nil {
+            FileHandle.standardError.write(Data("overlaybench: warning: \(GnuplotPlotter.PlotError.notInstalled)\n".utf8))
         }
+        let outcome = try ReportWriter(inputs: inputs, options: .init(outDirectory: out, plotsDirectory: plots, plotter: plotter)).write()
+        for note in outcome.notes { FileHandle.standardError.write(Data("overlaybench: note: \(note)\n".utf8)) }
+        print("wrote \(outcome.markdownPath)")
+        print("wrote \(outcome.htmlPath)")
+        for file in outcome.plotFiles { print("wrote \(file)") }
     }
 }

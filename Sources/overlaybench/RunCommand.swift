@@ -10,8 +10,8 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a probe, or a whole suite (--suite FILE), and write a result file.",
         discussion: """
             `overlaybench run --suite suites/quick.yaml --out results/quick.json` runs every entry \
-            of the suite into one result file. A suite file that does not decode exits 65 with the \
-            key and line at fault.
+            of the suite into one result file. A suite file that is missing or unreadable exits 66 \
+            with the errno; one that is empty or does not decode exits 65 with the key and line at fault.
             """,
         subcommands: [SuiteRunCommand.self, CopyUpCommand.self, CopyCommand.self, LookupCommand.self, ReadCommand.self, MetadataCommand.self],
         defaultSubcommand: SuiteRunCommand.self
@@ -47,13 +47,7 @@ struct SuiteRunCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let file: SuiteFile
-        do {
-            file = try SuiteFile.load(suite)
-        } catch {
-            FileHandle.standardError.write(Data("overlaybench: error: \(error)\n".utf8))
-            throw ExitCode(ExitStatus.dataError)
-        }
+        let file = try SuiteFile.load(suite)
         var arguments = ["--work-root", workRoot]
         if let out { arguments += ["--out", out] }
         for (flag, on) in [("--force", force), ("--json", json), ("--keep", keep), ("--quiet", quiet)] where on {
@@ -86,10 +80,10 @@ struct CopyUpCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    @Option(name: .long, help: "Comma-separated sizes with units (0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB).")
+    @Option(name: .long, parsing: .unconditional, help: "Comma-separated sizes with units (0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB).")
     var sizes: String = "0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB"
 
-    @Option(name: .long, help: "Lower layers in the stack (1-500); the files are in the top one.")
+    @Option(name: .long, parsing: .unconditional, help: "Lower layers in the stack (1-500); the files are in the top one.")
     var layers: Int = 1
 
     @Option(name: .long, help: "The call that copies up: \(CopyUpTrigger.allCases.map(\.rawValue).joined(separator: "|")).")
@@ -98,13 +92,13 @@ struct CopyUpCommand: ParsableCommand {
     @Flag(name: .long, help: "Lower files with a hole in every other 1 MiB chunk.")
     var sparse = false
 
-    @Option(name: .long, help: "Threads first-writing at once (with --trigger write).")
+    @Option(name: .long, parsing: .unconditional, help: "Threads first-writing at once (with --trigger write; 1-\(OptionValues.maximumJobs)).")
     var jobs: Int?
 
     @Option(name: .long, help: "With --jobs: distinct (a file per thread) or same (all threads race on one file).")
     var jobsMode: String = CopyUpProbe.JobsMode.distinct.rawValue
 
-    @Option(name: .long, help: "Idle time before each timed call, with a unit (500us, 2ms; 0 = back to back). Where a backend hands work to other threads (fuse), an idle millisecond lets the scheduler wake them next to the caller.")
+    @Option(name: .long, parsing: .unconditional, help: "Idle time before each timed call, with a unit (500us, 2ms; 0 = back to back). Where a backend hands work to other threads (fuse), an idle millisecond lets the scheduler wake them next to the caller.")
     var settle: String = "0"
 
     func validate() throws {
@@ -116,19 +110,15 @@ struct CopyUpCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1 (got \(jobs))") }
+        if let jobs {
+            try OptionValues.check(jobs, "--jobs", in: 1...OptionValues.maximumJobs, why: "one thread per job")
+        }
         guard CopyUpProbe.JobsMode(rawValue: jobsMode) != nil else {
             throw ValidationError("--jobs-mode must be distinct or same (got \(jobsMode))")
         }
-        do {
-            let parsed = try ByteCount.parseList(sizes)
-            if let negative = parsed.first(where: { $0 < 0 }) { throw ValidationError("--sizes: \(negative) is negative") }
-        } catch let error as ByteCountError {
-            throw ValidationError("--sizes: \(error)")
-        }
-        guard (1...LayerStackSpec.maximumLayers).contains(layers) else {
-            throw ValidationError("--layers must be in 1...\(LayerStackSpec.maximumLayers) (got \(layers))")
-        }
+        guard !sizes.isEmpty else { throw ValidationError("--sizes is empty") }
+        _ = try OptionValues.sizes(sizes, "--sizes")
+        try OptionValues.check(layers, "--layers", in: 1...LayerStackSpec.maximumLayers)
         guard let settleNanoseconds = Self.nanoseconds(settle), settleNanoseconds <= 10_000_000_000 else {
             throw ValidationError("--settle must be a duration from 0 to 10s with a unit: ns, us, ms or s (got \(settle))")
         }
@@ -187,36 +177,37 @@ struct ProbeRunner {
     }
 
     func run(_ probe: (RunSession) throws -> Void) throws {
-        try ExitStatus.reporting {
-            if options.rootless { try Rootless.enterUserNamespace() }
-            let log = ProgressLog(level: options.quiet ? .quiet : .normal)
-            for backend in try options.backends() where requireBackends {
-                if case .unavailable(let why) = backend.availability() { throw BackendError.unavailable(backend.identifier, why) }
-            }
-            if let out = options.out, !options.force, FileManager.default.fileExists(atPath: out) {
-                throw ResultFileError.exists(out)
-            }
-            SignalTrap.install()
-            let session = try RunSession(workRootPath: options.workRoot, commandLine: CommandLine.arguments, log: log)
-            session.keepTrees = options.keep
-            var failure: (any Error)?
-            do {
-                try probe(session)
-            } catch {
-                failure = error
-            }
-            session.tearDown()
-            if let caught = SignalTrap.caught, !(failure is Interrupted) { failure = Interrupted(signal: caught) }
-            let result = session.result(stoppedBy: failure)
-            try emit(result, log: log)
-            if let failure { throw failure }
+        // Refused before anything runs, rather than after an hour of samples: an --out that
+        // exists (without --force), or whose directory is missing (it is never created).
+        if let out = options.out {
+            try AtomicFile.checkWritable(out, overwrite: options.force)
+            try AtomicFile.checkWritable(Exporters.csvPath(beside: out), overwrite: true)
         }
+        if options.rootless { try Rootless.enterUserNamespace() }
+        let log = ProgressLog(level: options.quiet ? .quiet : .normal)
+        for backend in try options.backends() where requireBackends {
+            if case .unavailable(let why) = backend.availability() { throw BackendError.unavailable(backend.identifier, why) }
+        }
+        SignalTrap.install()
+        let session = try RunSession(workRootPath: options.workRoot, commandLine: CommandLine.arguments, log: log)
+        session.keepTrees = options.keep
+        var failure: (any Error)?
+        do {
+            try probe(session)
+        } catch {
+            failure = error
+        }
+        session.tearDown()
+        if let caught = SignalTrap.caught, !(failure is Interrupted) { failure = Interrupted(signal: caught) }
+        let result = session.result(stoppedBy: failure)
+        try emit(result, log: log)
+        if let failure { throw failure }
     }
 
     private func emit(_ result: ResultFile, log: ProgressLog) throws {
         if let out = options.out {
             try result.write(to: out, overwrite: true)
-            try AtomicFile.write(Data(Exporters.csv(result.measurements).utf8), to: Exporters.csvPath(beside: out), overwrite: true)
+            try AtomicFile.write(Exporters.csv(result.measurements), to: Exporters.csvPath(beside: out), overwrite: true)
             log.info("wrote \(out)\(result.incomplete ? " (incomplete: \(result.stopReason ?? ""))" : "")")
         }
         if options.json {

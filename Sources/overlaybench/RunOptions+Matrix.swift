@@ -39,9 +39,7 @@ extension RunOptions {
     func validateMatrix() throws {
         do {
             _ = try filesystems()
-            guard try filesystemSize() >= 300 << 20 else {
-                throw ValidationError("--fs-size must be at least 300MiB (btrfs and xfs need room for their logs)")
-            }
+            _ = try OptionValues.size(fsSize, "--fs-size", minimum: 300 << 20, why: "btrfs and xfs need room for their logs")
             _ = try mountOptionSets()
         } catch let error as ValidationError {
             throw error

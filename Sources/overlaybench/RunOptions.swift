@@ -22,10 +22,10 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the JSON result on stdout instead of the table.")
     var json = false
 
-    @Option(name: .long, help: "Samples per configuration (at least 1).")
+    @Option(name: .long, parsing: .unconditional, help: "Samples per configuration (1-\(OptionValues.maximumSamples)).")
     var samples: Int = 10
 
-    @Option(name: .long, help: "Discarded warm-up samples per configuration.")
+    @Option(name: .long, parsing: .unconditional, help: "Discarded warm-up samples per configuration.")
     var warmup: Int = 1
 
     @Option(name: .long, help: "Cache state(s): warm, cold, or warm,cold.")
@@ -37,10 +37,10 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Comma-separated backing filesystems: root (the work root's own), ext4, xfs, xfs-noreflink, btrfs (on loop devices), tmpfs.")
     var fs: String = "root"
 
-    @Option(name: .long, help: "Size of each filesystem made for --fs (a sparse image).")
+    @Option(name: .long, parsing: .unconditional, help: "Size of each filesystem made for --fs (a sparse image).")
     var fsSize: String = "16GiB"
 
-    @Option(name: .long, help: "Seed for generated trees and content.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed for generated trees and content.")
     var seed: UInt64 = 1
 
     @Flag(name: .long, help: "Keep the generated trees after the run (mounts are always removed).")
@@ -53,8 +53,8 @@ struct RunOptions: ParsableArguments {
     var quiet = false
 
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1 (got \(samples))") }
-        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        try OptionValues.check(samples, "--samples", in: 1...OptionValues.maximumSamples)
+        try OptionValues.check(warmup, "--warmup", in: 0...OptionValues.maximumSamples)
         guard CopyEngineKind(rawValue: referenceEngine) != nil else {
             throw ValidationError("--reference-engine: unknown copy engine \(referenceEngine) (known: \(CopyEngineKind.allCases.map(\.identifier).joined(separator: ", ")))")
         }

@@ -23,20 +23,38 @@ struct CommandLineTests {
         let workRoot = arguments[0] == "run" ? ["--work-root", "/var/tmp/overlaybench-never-created"] : []
         let outcome = try runOverlayBench(arguments + workRoot)
         #expect(outcome.status == 64)
-        #expect(outcome.stderr.contains("Error:") || outcome.stderr.contains("error:"))
+        #expect(outcome.stderr.hasPrefix("overlaybench: error: "))
+        #expect(outcome.stderr.split(separator: "\n").count == 1, "not one line: \(outcome.stderr)")
         #expect(!outcome.stderr.contains("Fatal error"))
-        #expect(!FileManager.default.fileExists(atPath: "/var/tmp/overlaybench-never-created"))
+        #expect(!FileSystem.exists("/var/tmp/overlaybench-never-created"))
+    }
+
+    @Test("doctor --help says which checks mount something, and where")
+    func doctorHelp() throws {
+        let outcome = try runOverlayBench(["doctor", "--help"])
+        #expect(outcome.status == 0)
+        let help = outcome.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("The metacopy check mounts a one-layer kernel overlay"))
+        #expect(help.contains("<work-root>/run-"))
+        #expect(help.contains("No other check mounts anything"))
+    }
+
+    @Test("--help and --version still print on stdout and exit 0", arguments: [["--help"], ["--version"], ["run", "copyup", "--help"]])
+    func help(arguments: [String]) throws {
+        let outcome = try runOverlayBench(arguments)
+        #expect(outcome.status == 0)
+        #expect(!outcome.stdout.isEmpty && outcome.stderr.isEmpty)
     }
 
     @Test("a work root that is not ours is refused with exit 64 and left untouched")
     func foreignWorkRoot() throws {
         try withTemporaryDirectory { dir in
-            FileManager.default.createFile(atPath: dir + "/precious", contents: Data("x".utf8))
+            try FileSystem.writeAtomically(Array("x".utf8), to: dir + "/precious", replacing: false)
             let outcome = try runOverlayBench(["run", "copyup", "--sizes", "4KiB", "--samples", "1", "--work-root", dir])
             #expect(outcome.status == 64)
             #expect(outcome.stderr.contains("did not create"))
             #expect(outcome.stderr.split(separator: "\n").count == 1)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["precious"])
+            #expect(try FileSystem.entries(dir) == ["precious"])
         }
     }
 
@@ -57,15 +75,16 @@ struct CommandLineTests {
             #expect(result.environment.mounts.first?.effectiveOptions.contains("upperdir=") == true)
             #expect(!result.environment.kernel.isEmpty && result.environment.cpuCount > 0)
             #expect(result.environment.backingFilesystems.first?.type.isEmpty == false)
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+            let json = try JSONSerialization.jsonObject(with: Data(FileSystem.readFile(out))) as! [String: Any]
             let first = (json["measurements"] as! [[String: Any]])[0]
             #expect(Set(first.keys).isSuperset(of: ["probe", "backend", "metric", "unit", "parameters", "summary", "samples"]))
             let summary = first["summary"] as! [String: Any]
             #expect(Set(summary.keys) == ["n", "min", "p50", "p90", "p99", "max", "mean", "stddev"])
-            // A baseline is never overwritten without --force.
+            // A baseline is never overwritten without --force: refused (cannot create) before the run.
             let again = try runOverlayBench(["run", "copyup", "--sizes", "4KiB", "--samples", "1", "--work-root", root.path, "--out", out])
-            #expect(again.status == 65)
+            #expect(again.status == 73)
             #expect(again.stderr.contains("--force"))
+            #expect(again.stderr.split(separator: "\n").count == 1)
             // --json puts the result on stdout, diagnostics on stderr.
             let json2 = try runOverlayBench(["run", "copyup", "--sizes", "4KiB", "--samples", "1", "--work-root", root.path, "--json"])
             #expect(json2.status == 0)
@@ -97,22 +116,22 @@ struct CommandLineTests {
                     mounted = true
                     break
                 }
-                usleep(50_000)
+                MonotonicClock.sleep(nanoseconds: 50_000_000)
             }
             #expect(mounted)
-            usleep(300_000)
-            let signalled = MonotonicClock.now()
+            MonotonicClock.sleep(nanoseconds: 300_000_000)
             try child.signal(SIGINT)
-            let exit = try child.wait(timeout: 60)
-            let seconds = Double(MonotonicClock.now() - signalled) / 1e9
+            // No bound on how long the exit takes (DEVELOPERS.md: no timing assertions): the tree
+            // teardown is part of it, and took 83 s on a loaded 2-vCPU VM. The timeout only keeps
+            // a hung child from hanging the suite; it is killed if it outlives it.
+            let exit = try child.wait(timeout: 600)
+            if exit == nil { try? child.signal(SIGKILL) }
             #expect(exit == .exited(130))
-            // "stops within a second" — generous here, as the tree teardown is part of the exit.
-            #expect(seconds < 30)
             #expect(MountTable.current().mounts(under: root.path).isEmpty)
             let result = try ResultFile.load(out)
             #expect(result.incomplete)
             #expect(result.stopReason?.contains("SIGINT") == true)
-            let runs = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasPrefix("run-") }
+            let runs = try FileSystem.entries(root.path).filter { $0.hasPrefix("run-") }
             #expect(runs.isEmpty)
         }
     }
@@ -131,6 +150,13 @@ struct CommandLineTests {
                              "metacopy", "fuse-overlayfs", "drop_caches"] {
                 #expect(names.contains(expected), "missing check \(expected)")
             }
+            // fuse-overlayfs's own version, not the fusermount3 line its --version prints first.
+            if let fuse = report.checks.first(where: { $0.name == "fuse-overlayfs" }), fuse.status == .ok {
+                #expect(fuse.detail.contains("fuse-overlayfs: version"), "\(fuse.detail)")
+                #expect(!fuse.detail.contains("fusermount"), "\(fuse.detail)")
+            }
+            let metacopy = report.checks.first { $0.name == "metacopy" }
+            #expect(metacopy?.detail.contains(root.path) == true, "the metacopy check says where it mounted: \(metacopy?.detail ?? "")")
         }
     }
 }

@@ -1,9 +1,18 @@
-import Foundation
 import OverlayCore
 import OverlaySystem
 
 /// `overlaybench doctor`: what this host can run, each check OK, WARN or FAIL with advice.
+///
+/// Most checks only read (/proc, /sys, uname, `fuse-overlayfs --version`). Three write, all in
+/// one scratch run directory made in the work root and removed afterwards: d_type, O_TMPFILE
+/// and reflink make small files there, and metacopy mounts a one-layer kernel overlay there
+/// (``mountingChecks``). The work root itself is created and marked if it does not exist.
 public struct Doctor {
+    /// The checks that mount something, and where: what `doctor --help` tells before it runs.
+    public static let mountingChecks = [
+        ("metacopy", "mounts a one-layer kernel overlay with metacopy=on at <work-root>/run-<pid>-<random>/overlay2/<container>/merged, reads its options back from /proc/self/mountinfo and unmounts it before that run directory is removed; it runs only as root with overlay available"),
+    ]
+
     public enum Status: String, Codable, Sendable { case ok = "OK", warn = "WARN", fail = "FAIL" }
 
     public struct Check: Codable, Sendable {
@@ -38,10 +47,16 @@ public struct Doctor {
         checks.append(.init(name: "root", status: root ? .ok : .fail, detail: root ? "running as uid 0" : "running as uid \(Host.effectiveUserID)",
                             advice: root ? nil : "run as root (sudo) to mount overlays and drop caches"))
 
-        let filesystems = (try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8)) ?? ""
+        let filesystems: String
+        var unreadable: SystemError?
+        do { filesystems = try FileSystem.readText("/proc/filesystems") } catch {
+            filesystems = ""
+            unreadable = error
+        }
         let hasOverlay = filesystems.contains("\toverlay\n")
         checks.append(.init(name: "overlay filesystem", status: hasOverlay ? .ok : .fail,
-                            detail: hasOverlay ? "overlay is in /proc/filesystems" : "overlay is not in /proc/filesystems",
+                            detail: unreadable.map { "cannot tell: \($0)" }
+                                ?? (hasOverlay ? "overlay is in /proc/filesystems" : "overlay is not in /proc/filesystems"),
                             advice: hasOverlay ? nil : "modprobe overlay"))
         let parameters = RunEnvironment.overlayParameters()
         checks.append(.init(name: "overlay module parameters", status: parameters.isEmpty ? .warn : .ok,
@@ -141,7 +156,7 @@ public struct Doctor {
                             detail: "FICLONE \(reflink) on \(type)" + (reflink == "supported" ? ": kernel copy-up is O(1) here" : ": copy-up copies data"),
                             advice: reflink == "supported" ? nil : "xfs (reflink=1) or btrfs make copy-up O(1); --fs xfs compares"))
 
-        var metacopy = Check(name: "metacopy", status: .warn, detail: "not checked: needs root and overlay", advice: nil)
+        var metacopy = Check(name: "metacopy", status: .warn, detail: "not checked: it mounts an overlay, which needs root and overlay", advice: nil)
         if root && overlay {
             metacopy = metacopyCheck(scratch: scratch)
         }
@@ -149,7 +164,8 @@ public struct Doctor {
         return (checks, upperCapable && dType)
     }
 
-    /// Mounts a one-layer overlay with `metacopy=on` and reads the option back.
+    /// Mounts a one-layer overlay with `metacopy=on` in `scratch` (a run directory in the work
+    /// root) and reads the option back; `withMergedView` unmounts it on every path.
     private func metacopyCheck(scratch: String) -> Check {
         do {
             let stack = try LayerStackBuilder(spec: LayerStackSpec(layerCount: 1, seed: 1, files: [FileSpec(path: "f", size: 1, layer: 0)]))
@@ -158,39 +174,28 @@ public struct Doctor {
             let effective = try withMergedView(KernelOverlayBackend(), stack, options: options) { $0.effectiveOptions }
             let on = effective.split(separator: ",").contains("metacopy=on")
             return Check(name: "metacopy", status: on ? .ok : .warn,
-                         detail: on ? "an overlay mounted with metacopy=on keeps it" : "metacopy=on was not kept: \(effective)",
+                         detail: (on ? "an overlay mounted with metacopy=on keeps it" : "metacopy=on was not kept: \(effective)")
+                             + " (mounted at \(stack.mergedPath), then unmounted)",
                          advice: on ? nil : "metacopy needs kernel 4.19+ and an upper filesystem with xattrs")
         } catch {
             return Check(name: "metacopy", status: .warn, detail: "mount with metacopy=on failed: \(error)", advice: nil)
         }
     }
 
+    /// The fuse backend runs ``FuseOverlayBackend/executable``; its version is the line of
+    /// `fuse-overlayfs --version` that names fuse-overlayfs, not fusermount3's first line.
     private func fuseCheck() -> Check {
-        guard let binary = ["/usr/bin/fuse-overlayfs", "/usr/local/bin/fuse-overlayfs", "/bin/fuse-overlayfs"]
-            .first(where: FileManager.default.isExecutableFile(atPath:)) else {
+        let binary = FuseOverlayBackend.executable
+        guard FileSystem.isExecutable(binary) else {
+            if let elsewhere = ChildProcess.findExecutable("fuse-overlayfs") {
+                return Check(name: "fuse-overlayfs", status: .warn, detail: "\(binary) is missing; \(elsewhere) is not the one the fuse backend runs",
+                             advice: "apt-get install fuse-overlayfs fuse3 (make bench does this)")
+            }
             return Check(name: "fuse-overlayfs", status: .warn, detail: "fuse-overlayfs is not installed", advice: "apt-get install fuse-overlayfs fuse3 (make bench does this)")
         }
-        let hasDevice = FileManager.default.fileExists(atPath: "/dev/fuse")
-        // fuse-overlayfs may print warnings first; the version is on the line that names it.
-        let version = Subprocess.output(binary, ["--version"])?.split(separator: "\n")
-            .first { $0.contains("version") }.map(String.init) ?? "unknown version"
+        let hasDevice = FileSystem.exists("/dev/fuse")
+        let version = FuseOverlayBackend.version() ?? "unknown version (\(binary) --version did not name itself)"
         return Check(name: "fuse-overlayfs", status: hasDevice ? .ok : .warn, detail: "\(binary): \(version)" + (hasDevice ? "" : "; /dev/fuse is missing"),
                      advice: hasDevice ? nil : "modprobe fuse")
-    }
-}
-
-/// Runs a helper program and captures its output; for version strings and the like.
-enum Subprocess {
-    static func output(_ executable: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }

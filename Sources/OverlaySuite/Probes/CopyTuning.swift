@@ -33,15 +33,23 @@ public struct CopyTuning: Codable, Sendable {
         return (Host.environment("HOME") ?? "/root") + "/.config/overlaybench/copy-tuning.json"
     }
 
-    /// The stored tuning, if any; a malformed file is ignored with nil (the defaults apply).
+    /// The stored tuning, if any; a missing or malformed file is nil (the defaults apply).
     public static func load(_ path: String = defaultPath) -> CopyTuning? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(CopyTuning.self, from: data)
+        guard let bytes = try? FileSystem.readFile(path) else { return nil }
+        return try? JSONDecoder().decode(CopyTuning.self, from: Data(bytes))
     }
 
+    /// Stores the tuning atomically. The configuration directory (`overlaybench/` and the
+    /// `.config/` above it) is OverlayBench's own, so it is made when missing, one level at a
+    /// time; anything above it must exist.
     public func save(_ path: String = defaultPath) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let directory = AtomicFile.directory(of: path)
+        if path == Self.defaultPath {
+            try AtomicFile.makeDirectory(AtomicFile.directory(of: directory))
+            try AtomicFile.makeDirectory(directory)
+        }
         try AtomicFile.write(try encoder.encode(self), to: path, overwrite: true)
     }
 

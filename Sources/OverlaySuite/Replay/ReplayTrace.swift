@@ -1,15 +1,41 @@
 import Foundation
 
-/// A malformed trace line: which line, which field, and what is wrong with it.
+/// A malformed trace line: which file and line, which field, and what is wrong with it
+/// (`t.jsonl: line 3: field "op" is missing`).
 public struct ReplayTraceError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The trace file, when the trace came from one.
+    public var file: String?
     public var line: Int
     public var field: String
     public var reason: String
-    public var description: String { "trace line \(line): field \"\(field)\" \(reason)" }
+
+    public init(file: String? = nil, line: Int, field: String, reason: String) {
+        self.file = file
+        self.line = line
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String {
+        let place = file.map { "\($0): line \(line)" } ?? "trace line \(line)"
+        // "(line)" is the whole line, not a field of it.
+        return field == "(line)" ? "\(place): \(reason)" : "\(place): field \"\(field)\" \(reason)"
+    }
 }
 
 /// Parses replay traces: JSON Lines, one ``ReplayOperation`` per line; blank lines are skipped.
 public enum ReplayTrace {
+    /// Reads and parses a trace file: an ``InputFileError`` (with the errno) if it cannot be read
+    /// or is empty, a ``ReplayTraceError`` naming the file, line and field if a line is malformed.
+    public static func load(_ path: String) throws -> [ReplayOperation] {
+        let text = try InputFile.readText(path, kind: "trace")
+        do { return try parse(text) } catch {
+            var located = error
+            located.file = path
+            throw located
+        }
+    }
+
     public static func parse(_ text: String) throws(ReplayTraceError) -> [ReplayOperation] {
         var operations: [ReplayOperation] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -30,7 +56,7 @@ public enum ReplayTrace {
         } catch let error as ReplayTraceError {
             throw error
         } catch {
-            throw ReplayTraceError(line: number, field: "(line)", reason: "is not valid JSON")
+            throw ReplayTraceError(line: number, field: "(line)", reason: "is not valid JSON (one JSON object per line)")
         }
         let fields = Fields(object: object, line: number)
         let op = try fields.string("op")

@@ -65,8 +65,10 @@ public struct MergeReport: Sendable {
         return document
     }
 
-    /// Writes `report.md` and `report.html` into `directory`; returns their paths.
+    /// Writes `report.md` and `report.html` into `directory` (made if missing, one level only:
+    /// a missing parent is an ``OutputFileError`` with `ENOENT`); returns their paths.
     public func write(to directory: String) throws -> [String] {
+        try AtomicFile.makeDirectory(directory)
         let document = document()
         let markdown = (directory as NSString).appendingPathComponent("report.md")
         let html = (directory as NSString).appendingPathComponent("report.html")

@@ -53,8 +53,10 @@ public struct ReportWriter: Sendable {
         self.options = options
     }
 
+    /// Writes the report. The out directory (and the plots directory) is made if missing, one
+    /// level only: a missing parent is an ``OutputFileError`` with `ENOENT`, never a new tree.
     public func write() throws -> Outcome {
-        try FileManager.default.createDirectory(atPath: options.outDirectory, withIntermediateDirectories: true)
+        try AtomicFile.makeDirectory(options.outDirectory)
         var notes: [String] = []
         var plotFiles: [String] = []
         var figures: [(plot: ReportPlot, svg: String?)] = []
@@ -62,6 +64,7 @@ public struct ReportWriter: Sendable {
         let (plots, missing) = self.plots()
         skippedPlots += missing
         if let plotter = options.plotter {
+            if !plots.isEmpty { try AtomicFile.makeDirectory(options.plotsPath) }
             for plot in plots {
                 do {
                     let svg = try plotter.draw(plot, into: options.plotsPath)

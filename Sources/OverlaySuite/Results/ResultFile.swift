@@ -29,66 +29,60 @@ public struct ResultFile: Codable, Sendable {
 
     public func encoded() throws -> Data { try Self.encoder().encode(self) }
 
-    /// Reads and checks a result file; a wrong schema is an error that says which one it found.
+    /// Reads and checks a result file. A file that cannot be read is an ``InputFileError``
+    /// (with the errno); one that does not decode is a ``ResultFileError`` that says where:
+    /// `r.json: measurement 3: missing field "unit"`.
     public static func load(_ path: String) throws -> ResultFile {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ResultFileError.unreadable(path, error.localizedDescription)
-        }
+        try decode(Data(try InputFile.read(path, kind: "result file")), path: path)
+    }
+
+    /// Decodes and checks the bytes of a result file; `path` only names it in errors.
+    public static func decode(_ data: Data, path: String) throws(ResultFileError) -> ResultFile {
+        // The schema first, so that another program's JSON is named as such rather than as a
+        // missing field of ours.
         struct Header: Decodable { var schema: String? }
-        let header = try? JSONDecoder().decode(Header.self, from: data)
-        guard let schema = header?.schema else { throw ResultFileError.malformed(path, "no \"schema\" field: not an OverlayBench result") }
-        guard schema == schemaVersion else { throw ResultFileError.malformed(path, "schema \(schema) is not \(schemaVersion)") }
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: data) } catch {
+            throw ResultFileError(path: path, reason: Self.describe(error, in: data, atTop: true))
+        }
+        guard let schema = header.schema else {
+            throw ResultFileError(path: path, reason: "no \"schema\" field: not an OverlayBench result file (\(schemaVersion))")
+        }
+        guard schema == schemaVersion else {
+            throw ResultFileError(path: path, reason: "schema \"\(schema)\" is not \(schemaVersion)")
+        }
         do { return try JSONDecoder().decode(ResultFile.self, from: data) } catch {
-            throw ResultFileError.malformed(path, "\(error)")
+            throw ResultFileError(path: path, reason: Self.describe(error, in: data, atTop: false))
         }
     }
 
+    private static func describe(_ error: any Error, in data: Data, atTop: Bool) -> String {
+        guard let error = error as? DecodingError else { return "does not decode" }
+        // A top-level list or string where a result's object belongs.
+        if atTop, case .typeMismatch(_, let context) = error, context.codingPath.isEmpty {
+            let found = DecodingErrorMessage.foundValue(in: context.debugDescription) ?? "something else"
+            return "not an OverlayBench result file: the JSON is \(found), not an object"
+        }
+        return DecodingErrorMessage.describe(error, in: data)
+    }
+
     /// Writes atomically: a temporary file in the same directory, fsynced, then renamed over
-    /// `path`. Refuses to replace an existing file unless `overwrite`.
+    /// `path`. Refuses to replace an existing file unless `overwrite`; never creates the directory.
     public func write(to path: String, overwrite: Bool = true) throws {
         try AtomicFile.write(try encoded() + Data("\n".utf8), to: path, overwrite: overwrite)
     }
 }
 
-public enum ResultFileError: Error, CustomStringConvertible, Sendable {
-    case unreadable(String, String)
-    case malformed(String, String)
-    case exists(String)
+/// A result file that does not decode: the file, and where in it and what is wrong
+/// (`r.json: measurement 3: summary: field "p50" must be a number, not a string`).
+public struct ResultFileError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var path: String
+    public var reason: String
 
-    public var description: String {
-        switch self {
-        case .unreadable(let path, let why): "cannot read \(path): \(why)"
-        case .malformed(let path, let why): "\(path) is not a valid result file: \(why)"
-        case .exists(let path): "\(path) exists; pass --force to replace it"
-        }
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
     }
-}
 
-/// Writes whole files atomically (temporary file, fsync, rename), so a reader never sees half a
-/// result and a crash never destroys the previous one.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String, overwrite: Bool) throws {
-        if !overwrite && FileManager.default.fileExists(atPath: path) { throw ResultFileError.exists(path) }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).tmp-\(Host.processID)"
-        let fd = try FileDescriptor.open(temporary, [.writeOnly, .create, .truncate], mode: 0o644)
-        do {
-            try data.withUnsafeBytes { try fd.pwriteAll($0, at: 0) }
-            try fd.fsync(path: temporary)
-            try fd.closeChecked(path: temporary)
-        } catch {
-            fd.closeIgnoringErrors()
-            try? FileDescriptor.currentWorkingDirectory.unlink(temporary)
-            throw error
-        }
-        do {
-            try FileDescriptor.currentWorkingDirectory.rename(temporary, to: path, in: .currentWorkingDirectory, noReplace: !overwrite)
-        } catch {
-            try? FileDescriptor.currentWorkingDirectory.unlink(temporary)
-            if error.errno == .fileExists { throw ResultFileError.exists(path) }
-            throw error
-        }
-    }
+    public var description: String { "\(path): \(reason)" }
 }

@@ -67,15 +67,10 @@ public struct SuiteFile: Codable, Sendable, Equatable {
         self.probes = probes
     }
 
-    /// Reads and strictly decodes a suite file.
+    /// Reads and strictly decodes a suite file: an ``InputFileError`` (with the errno) if it
+    /// cannot be read or is empty, a ``SuiteFileError`` naming the key and line if it does not decode.
     public static func load(_ path: String) throws -> SuiteFile {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw SuiteFileError(file: path, line: 0, key: "(file)", reason: "cannot be read: \(error.localizedDescription)")
-        }
-        return try parse(text, file: path)
+        try parse(try InputFile.readText(path, kind: "suite file"), file: path)
     }
 
     /// Strictly decodes YAML text; `file` only names the source in errors.
@@ -84,9 +79,9 @@ public struct SuiteFile: Codable, Sendable, Equatable {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw SuiteFileError(file: file, line: Self.line(of: error), key: "(yaml)", reason: "is not valid YAML: \(error)")
+            throw SuiteFileError(file: file, line: Self.line(of: error), key: "(yaml)", reason: "not valid YAML: \(Self.reason(of: error))")
         }
-        guard let node else { throw SuiteFileError(file: file, line: 1, key: "(document)", reason: "is empty") }
+        guard let node else { throw SuiteFileError(file: file, line: 1, key: "(document)", reason: "is empty (only comments or blank lines)") }
         let reader = StrictReader(file: file)
         let top = try reader.mapping(node, key: "(document)", allowed: ["name", "description", "fsSize", "probes"])
         guard let probesNode = top["probes"] else {
@@ -110,10 +105,28 @@ public struct SuiteFile: Codable, Sendable, Equatable {
         return suite
     }
 
+    /// Yams's problem text (`did not find expected key`) without its own rendering of the
+    /// position and the source, which span several lines.
+    private static func reason(of error: any Error) -> String {
+        guard let yaml = error as? YamlError else { return "\(error)" }
+        func join(_ context: YamlError.Context?, _ problem: String) -> String {
+            [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        }
+        switch yaml {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+             .composer(let context, let problem, _, _):
+            return join(context, problem)
+        case .reader(let problem, _, _, _): return problem
+        default: return "\(yaml)".split(separator: "\n").first.map(String.init) ?? "unreadable"
+        }
+    }
+
     private static func line(of error: any Error) -> Int {
-        if let yaml = error as? YamlError, case .scanner(_, _, let mark, _) = yaml { return mark.line }
-        if let yaml = error as? YamlError, case .parser(_, _, let mark, _) = yaml { return mark.line }
-        return 0
+        guard let yaml = error as? YamlError else { return 0 }
+        switch yaml {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return 0
+        }
     }
 }
 
@@ -123,7 +136,14 @@ public struct SuiteFileError: Error, CustomStringConvertible, Sendable, Equatabl
     public var line: Int
     public var key: String
     public var reason: String
-    public var description: String { "\(file):\(line): key \"\(key)\" \(reason)" }
+    public var description: String {
+        // "(yaml)" and "(document)" are the whole file, not a key in it.
+        switch key {
+        case "(yaml)": "\(file):\(line): \(reason)"
+        case "(document)": "\(file):\(line): the document \(reason)"
+        default: "\(file):\(line): key \"\(key)\" \(reason)"
+        }
+    }
 }
 
 /// Walks a composed YAML node, checking every key and type, so that each error has a line.
