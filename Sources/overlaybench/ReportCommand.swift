@@ -23,8 +23,14 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "Where the SVG and PNG plots go; relative paths are inside --out.")
     var plots: String = "plots"
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Lower-file sizes to predict a first write for from each copy-up model, e.g. 2GiB,10GiB.",
+        discussion: "A size beyond twice the largest one measured is labelled as extrapolated."))
+    var predict: String = ""
+
     func validate() throws {
         if results.isEmpty { throw ValidationError("give at least one result file") }
+        _ = try OptionValues.sizes(predict, "--predict", minimum: 1)
     }
 
     func run() throws {
@@ -33,7 +39,8 @@ struct ReportCommand: ParsableCommand {
         if plotter == nil {
             FileHandle.standardError.write(Data("overlaybench: warning: \(GnuplotPlotter.PlotError.notInstalled)\n".utf8))
         }
-        let outcome = try ReportWriter(inputs: inputs, options: .init(outDirectory: out, plotsDirectory: plots, plotter: plotter)).write()
+        let sizes = try OptionValues.sizes(predict, "--predict", minimum: 1)
+        let outcome = try ReportWriter(inputs: inputs, options: .init(outDirectory: out, plotsDirectory: plots, plotter: plotter, predict: sizes)).write()
         for note in outcome.notes { FileHandle.standardError.write(Data("overlaybench: note: \(note)\n".utf8)) }
         print("wrote \(outcome.markdownPath)")
         print("wrote \(outcome.htmlPath)")

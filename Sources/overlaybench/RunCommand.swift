@@ -213,7 +213,7 @@ struct ProbeRunner {
         if options.json {
             FileHandle.standardOutput.write(try result.encoded() + Data("\n".utf8))
         } else if !result.measurements.isEmpty {
-            print(ResultTable.render(result.measurements), terminator: "")
+            print(ResultTable.render(result.measurements, wide: options.wide), terminator: "")
         }
     }
 }

@@ -22,6 +22,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the JSON result on stdout instead of the table.")
     var json = false
 
+    @Flag(name: .long, help: "Print one wide table of every measurement with every varying parameter, instead of one table per probe.")
+    var wide = false
+
     @Option(name: .long, parsing: .unconditional, help: "Samples per configuration (1-\(OptionValues.maximumSamples)).")
     var samples: Int = 10
 

@@ -24,11 +24,15 @@ public struct ReportWriter: Sendable {
         public var plotsDirectory: String
         /// nil when gnuplot is not installed: the report says so and carries no plots.
         public var plotter: GnuplotPlotter?
+        /// Lower-file sizes to predict a first write for, from each copy-up model (`--predict`).
+        public var predict: [Int64]
 
-        public init(outDirectory: String, plotsDirectory: String = "plots", plotter: GnuplotPlotter? = GnuplotPlotter.locate()) {
+        public init(outDirectory: String, plotsDirectory: String = "plots", plotter: GnuplotPlotter? = GnuplotPlotter.locate(),
+                    predict: [Int64] = []) {
             self.outDirectory = outDirectory
             self.plotsDirectory = plotsDirectory
             self.plotter = plotter
+            self.predict = predict
         }
 
         /// Where the plot files go on disk.
@@ -142,7 +146,7 @@ public struct ReportWriter: Sendable {
                     },
                     numeric: [1, 3, 4, 5]))
             }
-            let sentences = model.sentences(host: "this host (\(host), kernel \(input.result.environment.kernel))")
+            let sentences = model.sentences(host: "this host (\(host), kernel \(input.result.environment.kernel))", predict: options.predict)
             if !sentences.isEmpty { document.append(.bullets(sentences)) }
             for note in model.notes { document.append(.note(note)) }
         }
