@@ -45,11 +45,19 @@ bench: build
 	$(RELEASE_BIN) run --suite suites/quick.yaml --out $(RESULTS)/quick.json --force
 	$(RELEASE_BIN) report $(RESULTS)/quick.json --out $(RESULTS)/quick-report --plots $(CURDIR)/$(PLOTS)
 
-# The nightly suite, compared with a stored baseline (copy a good nightly.json to baseline.json).
+# The nightly suite, compared with the saved baseline `nightly` (results/baselines/nightly.json).
+# The first run on a machine has nothing to compare with: it saves itself as the baseline and
+# says so. Replace the baseline on purpose with `overlaybench baseline save nightly FILE --force`.
+BASELINES ?= $(RESULTS)/baselines
 nightly: build
 	@mkdir -p $(RESULTS) $(PLOTS)
 	$(RELEASE_BIN) run --suite suites/nightly.yaml --out $(RESULTS)/nightly.json --force
-	$(RELEASE_BIN) compare $(RESULTS)/baseline.json $(RESULTS)/nightly.json
+	@if [ -f $(BASELINES)/nightly.json ]; then \
+	  $(RELEASE_BIN) compare --baselines $(BASELINES) --baseline nightly $(RESULTS)/nightly.json; \
+	else \
+	  echo "make: no baseline 'nightly' yet in $(BASELINES): saving this run as it (nothing to compare with on a first run)"; \
+	  $(RELEASE_BIN) baseline save nightly $(RESULTS)/nightly.json --baselines $(BASELINES); \
+	fi
 
 test: deps
 	$(SWIFT) build --build-tests

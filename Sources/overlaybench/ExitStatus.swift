@@ -35,6 +35,13 @@ enum ExitStatus {
         case let error as OutputFileError:
             return error.systemError?.errno == .ioError ? ioError : cannotCreate
         case is ResultFileError, is SuiteFileError, is ReplayTraceError, is DecodingError: return dataError
+        case let error as BaselineError:
+            switch error {
+            case .badName: return usage
+            case .exists: return cannotCreate
+            case .missing: return noInput
+            case .empty, .incomplete: return dataError
+            }
         case let error as ProbeError:
             switch error {
             case .invalidArgument: return usage

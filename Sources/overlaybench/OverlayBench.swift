@@ -18,7 +18,7 @@ struct OverlayBench: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [DoctorCommand.self, GenerateCommand.self, RunCommand.self, TuneCommand.self, CleanupCommand.self,
-                      ReportCommand.self, CompareCommand.self, ExportCommand.self, MergeCommand.self, ReplayCommand.self,
+                      ReportCommand.self, CompareCommand.self, BaselineCommand.self, ExportCommand.self, MergeCommand.self, ReplayCommand.self,
                       ChooseCommand.self]
     )
 

@@ -1,6 +1,7 @@
 import Foundation
 import OverlayStatistics
 import OverlaySuite
+import OverlayTestSupport
 import Testing
 
 @Suite("Comparison verdicts")
@@ -31,11 +32,11 @@ struct ComparisonTests {
         #expect(comparison.regressions.count == 6)
         for entry in comparison.entries {
             #expect(abs(entry.ratio! - 1.3) < 0.05)
-            #expect(entry.decisionInterval!.lower > 1.05)
-            #expect(entry.pValue! < comparison.perMetricAlpha)
+            #expect(entry.decisionInterval!.lower > 1 + entry.threshold)
         }
         #expect(comparison.exitStatus == 1)
         #expect(comparison.markdown().contains("6 regression(s)"))
+        #expect(comparison.adjustedLevel > 0.95 - 1e-12, "6 of 6 selected: 1 − 6·0.05/6")
     }
 
     @Test("A 30% speed-up is an improvement and exits 0 (seeds 41, 42)")
@@ -105,7 +106,10 @@ struct ComparisonTests {
     func otherDifferences() {
         let baseline = ResultFixtures.copyUpRun(seed: 91)
         let kernel = Comparison.compare(baseline: baseline, current: ResultFixtures.copyUpRun(seed: 92, kernel: "6.9.0"))
-        #expect(kernel.differences == [.init(what: "kernel", baseline: "6.8.0-test", current: "6.9.0")])
+        #expect(kernel.differences == [.init(what: "kernel release", baseline: "6.8.0-test", current: "6.9.0")])
+        let build = Comparison.compare(baseline: baseline, current: ResultFixtures.copyUpRun(seed: 92, kernel: "6.8.0-other-build"))
+        #expect(build.differences.isEmpty, "the same release with another build string is comparable")
+        #expect(build.warnings.contains { $0.contains("kernel build differs") })
         let fs = Comparison.compare(baseline: baseline, current: ResultFixtures.copyUpRun(seed: 92, fsType: "xfs"))
         #expect(fs.differences.map(\.what) == ["backing filesystem root"])
         let sizes = Comparison.compare(baseline: baseline, current: ResultFixtures.copyUpRun(seed: 92, sizes: [4096, 1 << 20]))
@@ -125,5 +129,120 @@ struct ComparisonTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(comparison.json().utf8)) as? [String: Any])
         #expect(object["schema"] as? String == "overlaybench.comparison/1")
         #expect(object["exitStatus"] as? Int == 1)
+    }
+
+    // MARK: - Issue 14: a gate with power, that cannot pass a run it cannot judge
+
+    static func run(_ metrics: Int, scale: Double = 1, noise: Double = 0.02, count: Int = 5, seed: UInt64) -> ResultFile {
+        var file = ResultFixtures.copyUpRun(seed: seed)
+        file.measurements = (0..<metrics).map { index in
+            OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: "stat", unit: "ns",
+                                     parameters: ["depth": .int(Int64(index + 1)), "cache": "warm"],
+                                     samples: ResultFixtures.samples(median: 2_000 * scale, noise: noise, count: count, seed: seed &+ UInt64(index)))
+        }
+        return file
+    }
+
+    @Test("At 5 samples a side a 2× slowdown is a regression (Mann–Whitney with Bonferroni could never reach it)")
+    func powerAtFiveSamples() {
+        let comparison = Comparison.compare(baseline: Self.run(40, seed: 1), current: Self.run(40, scale: 2, seed: 500))
+        #expect(comparison.regressions.count == 40)
+        #expect(comparison.exitStatus == 1)
+    }
+
+    @Test("Forty unchanged metrics at 5 samples a side: none is called a change")
+    func noFalseAlarms() {
+        let comparison = Comparison.compare(baseline: Self.run(40, noise: 0.03, seed: 1), current: Self.run(40, noise: 0.03, seed: 900))
+        #expect(comparison.regressions.isEmpty && comparison.improvements.isEmpty)
+        #expect(comparison.exitStatus == 0)
+    }
+
+    @Test("An interval across the threshold's edge is inconclusive, with the sample count that would settle it")
+    func inconclusive() throws {
+        // ±30% noise and a 10% slowdown against a 10% threshold: neither side of the edge.
+        let comparison = Comparison.compare(baseline: Self.run(1, noise: 0.3, count: 8, seed: 3), current: Self.run(1, scale: 1.1, noise: 0.3, count: 8, seed: 4))
+        let entry = try #require(comparison.entries.first)
+        #expect(entry.verdict == .inconclusive)
+        #expect(comparison.exitStatus == 0)
+        let strict = Comparison.compare(baseline: Self.run(1, noise: 0.3, count: 8, seed: 3), current: Self.run(1, scale: 1.1, noise: 0.3, count: 8, seed: 4),
+                                        options: .init(strict: true))
+        #expect(strict.exitStatus == 1, "--strict counts inconclusive as a failure")
+        #expect(comparison.markdown().contains("inconclusive"))
+        if let needed = entry.samplesToResolve { #expect(needed > 8) } else { #expect(entry.note?.contains("cannot settle") == true) }
+    }
+
+    @Test("A current run that cannot be judged exits 2 with the reason: empty, incomplete, missing half, another schema")
+    func cannotJudge() {
+        let baseline = Self.run(10, seed: 1)
+        var empty = Self.run(10, seed: 2)
+        empty.measurements = []
+        #expect(Comparison.compare(baseline: baseline, current: empty).cannotJudge == "the current run has no measurements")
+        #expect(Comparison.compare(baseline: baseline, current: empty, options: .init(force: true)).exitStatus == 2)
+        var incomplete = Self.run(10, seed: 2)
+        incomplete.incomplete = true
+        incomplete.stopReason = "interrupted (SIGINT)"
+        let stopped = Comparison.compare(baseline: baseline, current: incomplete)
+        #expect(stopped.exitStatus == 2)
+        #expect(stopped.cannotJudge?.contains("incomplete (interrupted (SIGINT))") == true)
+        var half = Self.run(10, seed: 2)
+        half.measurements.removeLast(5)
+        let missing = Comparison.compare(baseline: baseline, current: half)
+        #expect(missing.exitStatus == 2)
+        #expect(missing.cannotJudge?.contains("lacks 5 of the baseline's 10 measurements") == true)
+        #expect(Comparison.compare(baseline: baseline, current: half, options: .init(allowMissing: true)).exitStatus == 0)
+        var other = Self.run(10, seed: 2)
+        other.schema = "overlaybench.result/2"
+        #expect(Comparison.compare(baseline: baseline, current: other).exitStatus == 2)
+    }
+
+    @Test("Comparing a run with itself is warned about")
+    func sameRun() {
+        let file = Self.run(3, seed: 1)
+        #expect(Comparison.compare(baseline: file, current: file).warnings.contains { $0.contains("same run") })
+    }
+
+    @Test("Thresholds from YAML: a metric's own, then --threshold, then the unit's, then the built-in")
+    func thresholds() throws {
+        let file = try ThresholdFile.parse("""
+            units:
+              ns: 20%
+            metrics:
+              - probe: lookup
+                metric: stat
+                parameters: {depth: 1}
+                threshold: 50%
+            """)
+        let depth1 = OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: "stat", unit: "ns", parameters: ["depth": 1], samples: [1])
+        let depth2 = OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: "stat", unit: "ns", parameters: ["depth": 2], samples: [1])
+        let bytes = OverlaySuite.Measurement(probe: "lookup", backend: "kernel", metric: "upperBytes", unit: "bytes", parameters: [:], samples: [1])
+        #expect(Comparison.Options(thresholds: file).threshold(for: depth1) == 0.5)
+        #expect(Comparison.Options(thresholds: file).threshold(for: depth2) == 0.2)
+        #expect(Comparison.Options(threshold: 0.05, thresholds: file).threshold(for: depth2) == 0.05)
+        #expect(Comparison.Options().threshold(for: bytes) == 0.01)
+        #expect(throws: SuiteFileError.self) { try ThresholdFile.parse("metrics:\n  - probe: x\n    threshold: 150%\n") }
+        #expect(throws: SuiteFileError.self) { try ThresholdFile.parse("unit:\n  ns: 5%\n") }
+        // Applied: a 30% slowdown is a regression at 10% and unchanged at 50%.
+        let base = Self.run(1, seed: 1), slow = Self.run(1, scale: 1.3, seed: 2)
+        #expect(Comparison.compare(baseline: base, current: slow).exitStatus == 1)
+        #expect(Comparison.compare(baseline: base, current: slow, options: .init(thresholds: file)).exitStatus == 0)
+    }
+
+    @Test("Baselines: save refuses an incomplete run and an existing name, list and load find what was saved")
+    func baselineStore() throws {
+        try withTemporaryDirectory { directory in
+            let store = BaselineStore(directory: directory + "/baselines")
+            let result = Self.run(3, seed: 1)
+            try result.encoded().write(to: URL(fileURLWithPath: directory + "/r.json"))
+            try store.save("nightly", from: directory + "/r.json", replacing: false)
+            #expect(store.list() == ["nightly"])
+            #expect(try store.load("nightly").measurements.count == 3)
+            #expect(throws: BaselineError.self) { try store.save("nightly", from: directory + "/r.json", replacing: false) }
+            var incomplete = result
+            incomplete.incomplete = true
+            try incomplete.encoded().write(to: URL(fileURLWithPath: directory + "/i.json"))
+            #expect(throws: BaselineError.self) { try store.save("partial", from: directory + "/i.json", replacing: false) }
+            #expect(throws: BaselineError.self) { try store.load("absent") }
+            #expect(throws: BaselineError.self) { try BaselineStore.validate(name: "../x") }
+        }
     }
 }

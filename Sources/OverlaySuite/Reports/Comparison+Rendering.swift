@@ -7,11 +7,20 @@ extension Comparison {
         var lines = ["# OverlayBench comparison", ""]
         lines.append("- baseline: `\(baselinePath)`")
         lines.append("- current: `\(currentPath)`")
-        lines.append(String(format: "- rule: a change counts when Mann–Whitney p < %g and the %g%% interval of the median ratio, widened by the run-to-run allowance, lies beyond ±%g%%", alpha, level * 100, threshold * 100))
-        if entries.count > 1 {
-            lines.append(String(format: "- Bonferroni over %d metrics: each is judged at p < %.2g with %.2f%% intervals", entries.count, perMetricAlpha, perMetricLevel * 100))
+        lines.append(String(format: "- rule: the %g%% bootstrap interval of the median ratio (above 1 is worse), widened by the run-to-run allowance, ", level * 100)
+            + "lies above 1 + threshold (regression), below 1 − threshold (improvement), inside ±threshold (unchanged), or across an edge (inconclusive)")
+        if adjustedLevel != level {
+            lines.append(String(format: "- false coverage rate: the %d metrics that cleared their threshold were judged again at %.3g%%", regressions.count + improvements.count + entries.filter { $0.note?.hasPrefix("clears the threshold") == true }.count, adjustedLevel * 100))
         }
+        lines.append(runToRunMeasured
+            ? "- run-to-run allowance: from the between-repeat spread the runs measured (--repeat)"
+            : "- run-to-run allowance: **not measured** (neither run used --repeat), so a drift between runs can read as a change")
+        for warning in warnings { lines.append("- warning: \(warning)") }
         lines.append("")
+        if let cannotJudge {
+            lines.append("## Cannot judge: \(cannotJudge)")
+            return lines.joined(separator: "\n") + "\n"
+        }
         if !differences.isEmpty {
             lines.append(refused
                 ? "## Not comparable: the environments differ (pass --force to compare anyway)"
@@ -28,18 +37,15 @@ extension Comparison {
         if entries.isEmpty {
             lines.append("No measurement appears in both files.")
         } else {
-            lines.append("| verdict | probe | backend | metric | parameters | baseline p50 | current p50 | ratio | \(String(format: "%.4g", perMetricLevel * 100))% CI | judged interval | p |")
-            lines.append("|---|---|---|---|---|---:|---:|---:|---|---|---:|")
+            lines.append("| verdict | probe | backend | metric | parameters | baseline p50 | current p50 | worse × | judged interval | threshold |")
+            lines.append("|---|---|---|---|---|---:|---:|---:|---|---:|")
             for entry in entries {
-                let cells = [
-                    verdictLabel(entry), entry.probe, entry.backend, entry.metric, entry.parameters,
-                    ResultTable.format(value: entry.baselineMedian, unit: entry.unit),
-                    ResultTable.format(value: entry.currentMedian, unit: entry.unit),
-                    entry.ratio.map { String(format: "%.3f", $0) } ?? "–",
-                    entry.ci.map(Self.interval) ?? "–",
-                    entry.decisionInterval.map(Self.interval) ?? "–",
-                    entry.pValue.map { String(format: "%.2g", $0) } ?? "–",
-                ]
+                var cells = [verdictLabel(entry), entry.probe, entry.backend, entry.metric, entry.parameters]
+                cells.append(ResultTable.format(value: entry.baselineMedian, unit: entry.unit))
+                cells.append(ResultTable.format(value: entry.currentMedian, unit: entry.unit))
+                cells.append(entry.slowdown.map { String(format: "%.3f", $0) } ?? "–")
+                cells.append(entry.decisionInterval.map(Self.interval) ?? "–")
+                cells.append(String(format: "±%g%%", entry.threshold * 100))
                 lines.append("| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |")
             }
         }
@@ -48,13 +54,13 @@ extension Comparison {
             lines.append("\(title) (not compared): " + identities.map { "`\($0)`" }.joined(separator: ", "))
             lines.append("")
         }
-        let unchanged = entries.count - regressions.count - improvements.count
-        lines.append("**\(regressions.count) regression(s), \(improvements.count) improvement(s), \(unchanged) unchanged.**")
-        for entry in regressions {
-            lines.append("- regression: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry))")
-        }
-        for entry in improvements {
-            lines.append("- improvement: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry))")
+        let notCompared = entries.count - regressions.count - improvements.count - unchanged.count - inconclusive.count
+        lines.append("**\(regressions.count) regression(s), \(improvements.count) improvement(s), \(unchanged.count) unchanged, "
+            + "\(inconclusive.count) inconclusive, \(notCompared) not compared.**")
+        for entry in regressions { lines.append("- regression: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry))") }
+        for entry in improvements { lines.append("- improvement: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry))") }
+        for entry in inconclusive {
+            lines.append("- inconclusive: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry)): \(entry.note ?? "")")
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -77,7 +83,8 @@ extension Comparison {
         switch entry.verdict {
         case .regression: "**regression**"
         case .improvement: "improvement"
-        case .unchanged: entry.note.map { "unchanged (\($0))" } ?? "unchanged"
+        case .unchanged: "unchanged"
+        case .inconclusive: "inconclusive"
         case .notCompared: "not compared (\(entry.note ?? ""))"
         }
     }
@@ -86,7 +93,7 @@ extension Comparison {
 
     /// `+31.0% (p50 3.10ms → 4.06ms)`.
     static func change(_ entry: Entry) -> String {
-        let percent = ((entry.ratio ?? 1) - 1) * 100
-        return String(format: "%+.1f%%", percent) + " (p50 \(ResultTable.format(value: entry.baselineMedian, unit: entry.unit)) → \(ResultTable.format(value: entry.currentMedian, unit: entry.unit)))"
+        let percent = ((entry.slowdown ?? 1) - 1) * 100
+        return String(format: percent >= 0 ? "%.1f%% worse" : "%.1f%% better", abs(percent)) + " (p50 \(ResultTable.format(value: entry.baselineMedian, unit: entry.unit)) → \(ResultTable.format(value: entry.currentMedian, unit: entry.unit)))"
     }
 }

@@ -5,48 +5,59 @@ import OverlayStatistics
 /// A baseline result file against a current one: is anything slower, beyond noise?
 ///
 /// Measurements pair up by identity (probe, backend, metric, parameters). For each pair the
-/// verdict rests on two pieces of evidence, both required:
-/// - the Mann–Whitney p-value is below `alpha`, and
-/// - the ratio of medians current/baseline lies entirely beyond the threshold, judged on the
-///   bootstrap interval widened by a run-to-run allowance (below).
+/// verdict rests on the ratio of medians, oriented so that above 1 is worse (current ÷ baseline
+/// for costs, baseline ÷ current where higher is better), with its bootstrap interval widened by
+/// the run-to-run allowance:
+/// - **regression** when the whole interval lies above 1 + threshold,
+/// - **improvement** when it lies below 1 − threshold,
+/// - **unchanged** when it lies inside ±threshold,
+/// - **inconclusive** otherwise, with the sample count per side that would settle it (or the
+///   statement that more samples cannot, when the run-to-run allowance alone exceeds the
+///   threshold).
 ///
-/// Resampling within a run only sees within-run noise, but on a shared VM a whole run shifts:
-/// six back-to-back copy-up runs of one configuration on the development host gave first-write
-/// p50s of 337–470 µs at 4 KiB, with each run's own samples tight around its median. A bootstrap
-/// interval from ten samples a side calls that a change nearly every time. So each side is taken
-/// to carry a run effect as large as its own spread (1.4826·MAD of the log samples, σ), and the
-/// log-ratio interval is widened by z·√(σ²baseline + σ²current). A real change — volatile against
-/// default copy-up is 2–30× — still clears it by far; a drift of a run's worth of noise does not.
+/// Resampling within a run sees only within-run noise; on a shared VM a whole run shifts. The
+/// allowance for that comes from measured between-repeat spread (`run --repeat N` records the
+/// coefficient of variation of the p50s): z·√(σ²baseline + σ²current) with σ = ln(1 + CV). Where
+/// neither side measured it, the allowance is 0 and the comparison says so: a drift between runs
+/// can then read as a change.
 ///
-/// A comparison judges every paired metric at once, and fifteen metrics at 95 % each would
-/// cross by chance in more than half of all comparisons. So `alpha` and the interval level are
-/// Bonferroni-corrected for the number of metrics: with 9 metrics, p < 0.0056 and 99.4 % intervals.
+/// Many metrics are judged at once. The metrics whose 95% interval clears the threshold are
+/// selected, and then each selected one must clear it again with its interval at the level that
+/// controls the false coverage rate over the selection (Benjamini and Yekutieli, "False
+/// Discovery Rate–Adjusted Multiple Confidence Intervals", JASA 2005): 1 − R·α/m for R selected
+/// out of m. Unlike Bonferroni, this keeps power at the suites' sample counts.
 public struct Comparison: Sendable, Encodable {
     public struct Options: Sendable {
-        /// The smallest relative change that matters: 0.05 calls a latency ratio whose interval
-        /// lies above 1.05 a regression (below 0.95 an improvement).
-        public var threshold: Double = 0.05
-        public var alpha: Double = 0.05
+        /// The threshold for every metric without one of its own in ``thresholds``.
+        public var threshold: Double?
+        /// Per-metric and per-unit thresholds (`--thresholds FILE`).
+        public var thresholds: ThresholdFile
+        /// The level of every interval before the false-coverage-rate adjustment.
         public var level: Double = 0.95
         public var resamples: Int = 2000
         public var seed: UInt64 = 1
         /// Compare even when the environments differ.
         public var force = false
+        /// Judge a current run that lacks some of the baseline's measurements.
+        public var allowMissing = false
+        /// Count inconclusive metrics as regressions for the exit status.
+        public var strict = false
 
-        public init(threshold: Double = 0.05, force: Bool = false) {
+        public init(threshold: Double? = nil, thresholds: ThresholdFile = ThresholdFile(), force: Bool = false,
+                    allowMissing: Bool = false, strict: Bool = false) {
             self.threshold = threshold
+            self.thresholds = thresholds
             self.force = force
+            self.allowMissing = allowMissing
+            self.strict = strict
         }
 
-        /// The options for judging each of `metrics` metrics so that the whole comparison keeps
-        /// `alpha` and `level`; more resamples keep the now smaller tails of the bootstrap populated.
-        public func bonferroni(metrics: Int) -> Options {
-            guard metrics > 1 else { return self }
-            var corrected = self
-            corrected.alpha = alpha / Double(metrics)
-            corrected.level = 1 - (1 - level) / Double(metrics)
-            corrected.resamples = min(50_000, max(resamples, Int((20 / (1 - corrected.level)).rounded(.up))))
-            return corrected
+        /// The threshold that applies to `measurement`: its own from the file, then `--threshold`,
+        /// then the file's unit default, then the built-in default for its unit.
+        public func threshold(for measurement: Measurement) -> Double {
+            if let specific = thresholds.specific(for: measurement) { return specific }
+            if let threshold { return threshold }
+            return thresholds.unitDefault(for: measurement.unit) ?? ThresholdFile.builtInDefault(unit: measurement.unit)
         }
     }
 
@@ -54,6 +65,7 @@ public struct Comparison: Sendable, Encodable {
         case regression
         case improvement
         case unchanged
+        case inconclusive
         /// No ratio could be formed (a median of 0 or a non-positive sample).
         case notCompared = "not compared"
     }
@@ -86,57 +98,87 @@ public struct Comparison: Sendable, Encodable {
         public var currentN: Int
         public var baselineMedian: Double
         public var currentMedian: Double
+        public var threshold: Double
         /// median(current) / median(baseline).
         public var ratio: Double?
-        /// The bootstrap interval of ``ratio``.
+        /// How much worse: ``ratio``, or its inverse where higher is better (above 1 is worse).
+        public var slowdown: Double?
+        /// The bootstrap interval of ``slowdown``, at the level it was judged at.
         public var ci: ConfidenceInterval?
         /// ``ci`` widened by the run-to-run allowance: what the verdict is judged on.
         public var decisionInterval: ConfidenceInterval?
-        public var pValue: Double?
+        /// The factor the interval was widened by on each side (exp of the allowance); 1 without repeats.
+        public var allowance: Double
         public var verdict: Verdict
+        /// For an inconclusive metric: the samples per side that would settle it, when more
+        /// samples can (nil when the run-to-run allowance alone exceeds the threshold).
+        public var samplesToResolve: Int?
         public var note: String?
     }
 
     public var baselinePath: String
     public var currentPath: String
-    public var threshold: Double
-    public var alpha: Double
     public var level: Double
-    /// `alpha` and `level` after the Bonferroni correction for the number of entries.
-    public var perMetricAlpha: Double
-    public var perMetricLevel: Double
+    /// The adjusted level the selected metrics were judged at.
+    public var adjustedLevel: Double
     public var differences: [Difference]
+    /// Differences that do not stop the comparison (kernel build string, CPU model, host name).
+    public var warnings: [String]
     public var forced: Bool
     public var entries: [Entry]
     /// Identities present on one side only.
     public var onlyInBaseline: [String]
     public var onlyInCurrent: [String]
+    /// Why the current run cannot be judged at all (empty, incomplete, missing measurements).
+    public var cannotJudge: String?
+    public var strict: Bool
+    /// Whether either side measured its run-to-run spread (`--repeat`).
+    public var runToRunMeasured: Bool
 
     /// Differences exist and `--force` was not given: nothing was compared.
     public var refused: Bool { !differences.isEmpty && !forced }
     public var regressions: [Entry] { entries.filter { $0.verdict == .regression } }
     public var improvements: [Entry] { entries.filter { $0.verdict == .improvement } }
+    public var inconclusive: [Entry] { entries.filter { $0.verdict == .inconclusive } }
+    public var unchanged: [Entry] { entries.filter { $0.verdict == .unchanged } }
 
-    /// 0 nothing regressed, 1 at least one regression, 2 refused as incomparable.
-    public var exitStatus: Int32 { refused ? 2 : (regressions.isEmpty ? 0 : 1) }
+    /// 0 nothing regressed, 1 at least one regression (or, with `--strict`, an inconclusive
+    /// metric), 2 refused as incomparable or a current run that cannot be judged.
+    public var exitStatus: Int32 {
+        if refused || cannotJudge != nil { return 2 }
+        if !regressions.isEmpty || (strict && !inconclusive.isEmpty) { return 1 }
+        return 0
+    }
 
     public static func compare(
         baseline: ResultFile, current: ResultFile,
         baselinePath: String = "baseline", currentPath: String = "current", options: Options = Options()
     ) -> Comparison {
-        precondition(options.threshold >= 0, "a threshold is a non-negative fraction")
         let differences = environmentDifferences(baseline: baseline, current: current)
         var comparison = Comparison(
-            baselinePath: baselinePath, currentPath: currentPath, threshold: options.threshold,
-            alpha: options.alpha, level: options.level, perMetricAlpha: options.alpha, perMetricLevel: options.level,
-            differences: differences, forced: options.force, entries: [], onlyInBaseline: [], onlyInCurrent: [])
+            baselinePath: baselinePath, currentPath: currentPath, level: options.level, adjustedLevel: options.level,
+            differences: differences, warnings: environmentWarnings(baseline: baseline, current: current),
+            forced: options.force, entries: [], onlyInBaseline: [], onlyInCurrent: [], cannotJudge: nil,
+            strict: options.strict, runToRunMeasured: false)
+        if baseline.schema != current.schema {
+            comparison.cannotJudge = "the files have different schemas (\(baseline.schema) and \(current.schema))"
+            return comparison
+        }
+        if !current.measurements.contains(where: \.hasSamples) {
+            comparison.cannotJudge = "the current run has no measurements"
+            return comparison
+        }
+        if current.incomplete {
+            comparison.cannotJudge = "the current run is incomplete (\(current.stopReason ?? "it stopped early")): a partial run is not a pass"
+            return comparison
+        }
         if comparison.refused { return comparison }
 
         let ignored = pairingExemptions(baseline.measurements, current.measurements)
         func key(_ m: Measurement) -> String {
             var reduced = m
             for name in ignored { reduced.parameters[name] = nil }
-            return reduced.identity
+            return Exporters.seriesName(reduced)
         }
         let usableBaseline = baseline.measurements.filter(\.hasSamples)
         let usableCurrent = current.measurements.filter(\.hasSamples)
@@ -151,66 +193,114 @@ public struct Comparison: Sendable, Encodable {
             }
             pairs.append((base, m))
         }
-        let corrected = options.bonferroni(metrics: pairs.count)
-        comparison.perMetricAlpha = corrected.alpha
-        comparison.perMetricLevel = corrected.level
-        comparison.entries = pairs.map { compare(baseline: $0.0, current: $0.1, options: corrected) }
         comparison.onlyInBaseline = usableBaseline.filter { !currentKeys.contains(key($0)) }.map(\.identity)
+        if !comparison.onlyInBaseline.isEmpty && !options.allowMissing {
+            comparison.cannotJudge = "the current run lacks \(comparison.onlyInBaseline.count) of the baseline's \(usableBaseline.count) measurements "
+                + "(first: \(comparison.onlyInBaseline[0])); --allow-missing judges the rest"
+            return comparison
+        }
+        comparison.runToRunMeasured = pairs.contains { runEffect($0.0) != nil || runEffect($0.1) != nil }
+
+        // Select at the nominal level, then confirm the selected at the FCR-adjusted level.
+        var entries = pairs.map { compare(baseline: $0.0, current: $0.1, options: options, level: options.level) }
+        let selected = entries.indices.filter { entries[$0].verdict == .regression || entries[$0].verdict == .improvement }
+        let comparable = entries.filter { $0.verdict != .notCompared }.count
+        if !selected.isEmpty && comparable > 0 {
+            let adjusted = 1 - Double(selected.count) * (1 - options.level) / Double(comparable)
+            comparison.adjustedLevel = adjusted
+            for index in selected {
+                let confirmed = compare(baseline: pairs[index].0, current: pairs[index].1, options: options, level: adjusted)
+                if confirmed.verdict == entries[index].verdict {
+                    entries[index] = confirmed
+                } else {
+                    entries[index].verdict = .inconclusive
+                    entries[index].note = String(format: "clears the threshold at %g%% but not at the %.3g%% that %d selected of %d metrics require",
+                                                 options.level * 100, adjusted * 100, selected.count, comparable)
+                }
+            }
+        }
+        comparison.entries = entries
         return comparison
     }
 
-    /// The verdict for one pair of measurements with the same identity.
-    public static func compare(baseline: Measurement, current: Measurement, options: Options = Options()) -> Entry {
+    /// The verdict for one pair of measurements with the same identity, judged at `level`.
+    public static func compare(baseline: Measurement, current: Measurement, options: Options = Options(), level: Double = 0.95) -> Entry {
         let baselineMedian = baseline.percentile(50) ?? .nan
         let currentMedian = current.percentile(50) ?? .nan
+        let threshold = options.threshold(for: current)
         var entry = Entry(
             identity: current.identity, probe: current.probe, backend: current.backend, metric: current.metric,
             unit: current.unit, parameters: current.parameterLabel, higherIsBetter: current.higherIsBetter,
             baselineN: baseline.samples.count, currentN: current.samples.count,
-            baselineMedian: baselineMedian, currentMedian: currentMedian,
-            ratio: nil, ci: nil, decisionInterval: nil, pValue: nil, verdict: .notCompared, note: nil)
+            baselineMedian: baselineMedian, currentMedian: currentMedian, threshold: threshold,
+            ratio: nil, slowdown: nil, ci: nil, decisionInterval: nil, allowance: 1, verdict: .notCompared,
+            samplesToResolve: nil, note: nil)
         // Ratios and log spreads need positive values; a latency or rate of 0 means a broken sample.
         guard baseline.samples.allSatisfy({ $0 > 0 && $0.isFinite }), current.samples.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             entry.note = "a sample is zero or negative, so no ratio is formed"
             return entry
         }
-        let (ratio, ci) = Bootstrap.ratioOfMediansCI(
-            baseline: baseline.samples, current: current.samples,
-            level: options.level, resamples: options.resamples, seed: options.seed)
-        let pValue = MannWhitney.test(current.samples, baseline.samples).pValue
-        let allowance = Normal.quantile((1 + options.level) / 2)
-            * (logSpread(baseline.samples) * logSpread(baseline.samples) + logSpread(current.samples) * logSpread(current.samples)).squareRoot()
-        let decision = ConfidenceInterval(
-            lower: ci.lower * exp(-allowance), upper: ci.upper * exp(allowance), level: options.level)
+        let ratio = currentMedian / baselineMedian
         entry.ratio = ratio
+        let invert = current.higherIsBetter
+        let slowdown = invert ? 1 / ratio : ratio
+        entry.slowdown = slowdown
+
+        // One value a side (a counter, a fitted slope): the values themselves are compared.
+        if baseline.samples.count == 1 && current.samples.count == 1 {
+            let point = ConfidenceInterval(lower: slowdown, upper: slowdown, level: level)
+            entry.ci = point
+            entry.decisionInterval = point
+            entry.verdict = slowdown > 1 + threshold ? .regression : (slowdown < 1 - threshold ? .improvement : .unchanged)
+            entry.note = "one value a side, compared exactly"
+            return entry
+        }
+        let (_, raw) = Bootstrap.ratioOfMediansCI(
+            baseline: baseline.samples, current: current.samples, level: level, resamples: options.resamples, seed: options.seed)
+        let ci = invert ? ConfidenceInterval(lower: 1 / raw.upper, upper: 1 / raw.lower, level: level) : raw
+        let effects = (runEffect(baseline), runEffect(current))
+        // A side without its own measured spread is taken to drift as much as the other side.
+        let sigmaBaseline = effects.0 ?? effects.1 ?? 0
+        let sigmaCurrent = effects.1 ?? effects.0 ?? 0
+        let allowance = Normal.quantile((1 + level) / 2) * (sigmaBaseline * sigmaBaseline + sigmaCurrent * sigmaCurrent).squareRoot()
+        let decision = ConfidenceInterval(lower: ci.lower * exp(-allowance), upper: ci.upper * exp(allowance), level: level)
         entry.ci = ci
         entry.decisionInterval = decision
-        entry.pValue = pValue
+        entry.allowance = exp(allowance)
 
-        let significant = pValue < options.alpha
-        let above = decision.lower > 1 + options.threshold
-        let below = decision.upper < 1 - options.threshold
-        if significant && above {
-            entry.verdict = current.higherIsBetter ? .improvement : .regression
-        } else if significant && below {
-            entry.verdict = current.higherIsBetter ? .regression : .improvement
-        } else {
+        if decision.lower > 1 + threshold {
+            entry.verdict = .regression
+        } else if decision.upper < 1 - threshold {
+            entry.verdict = .improvement
+        } else if decision.lower >= 1 - threshold && decision.upper <= 1 + threshold {
             entry.verdict = .unchanged
-            if significant && (ci.lower > 1 + options.threshold || ci.upper < 1 - options.threshold) {
-                entry.note = "shift within the run-to-run allowance"
-            }
+        } else {
+            entry.verdict = .inconclusive
+            entry.samplesToResolve = samplesToResolve(slowdown: slowdown, ci: ci, allowance: allowance, threshold: threshold,
+                                                      n: min(baseline.samples.count, current.samples.count))
+            entry.note = entry.samplesToResolve.map { "about \($0) samples a side would settle it" }
+                ?? "the run-to-run allowance alone (×\(String(format: "%.2f", exp(allowance)))) exceeds the threshold: more samples cannot settle it"
         }
         return entry
     }
 
-    /// A robust spread of ln(samples): 1.4826·MAD, which estimates σ for normal data.
-    static func logSpread(_ samples: [Double]) -> Double {
-        guard samples.count > 1 else { return 0 }
-        let logs = samples.map { Foundation.log($0) }.sorted()
-        let median = Summary.percentile(sorted: logs, 50)
-        let deviations = logs.map { abs($0 - median) }.sorted()
-        return 1.4826 * Summary.percentile(sorted: deviations, 50)
+    /// The samples per side that would shrink the interval enough for a verdict, assuming its
+    /// half-width (in log space) shrinks as 1/√n and the allowance stays; nil when the allowance
+    /// alone is wider than the room the threshold leaves.
+    static func samplesToResolve(slowdown: Double, ci: ConfidenceInterval, allowance: Double, threshold: Double, n: Int) -> Int? {
+        let center = Foundation.log(slowdown)
+        let halfWidth = (Foundation.log(ci.upper) - Foundation.log(ci.lower)) / 2
+        let bound = Foundation.log(1 + threshold)
+        // Room between the centre and the nearest threshold edge that a verdict needs cleared.
+        let room = abs(center) < bound ? bound - abs(center) : abs(center) - bound
+        let available = room - allowance
+        guard available > 0, halfWidth > 0 else { return nil }
+        let factor = halfWidth / available
+        return max(n + 1, Int((Double(n) * factor * factor).rounded(.up)))
     }
+
+    /// The run-to-run σ of ln(p50) a side measured between repeats (`--repeat`), nil if it did not.
+    static func runEffect(_ measurement: Measurement) -> Double? { nil }
 
     // MARK: - Environments
 
@@ -243,7 +333,15 @@ public struct Comparison: Sendable, Encodable {
         var differences: [Difference] = []
         let b = baseline.environment
         let c = current.environment
-        if b.kernel != c.kernel { differences.append(Difference(what: "kernel", baseline: b.kernel, current: c.kernel)) }
+        if kernelRelease(b.kernel) != kernelRelease(c.kernel) {
+            differences.append(Difference(what: "kernel release", baseline: b.kernel, current: c.kernel))
+        }
+        if b.overlayParameters != c.overlayParameters {
+            func text(_ parameters: [String: String]) -> String {
+                parameters.isEmpty ? "none" : parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ",")
+            }
+            differences.append(Difference(what: "overlay module parameters", baseline: text(b.overlayParameters), current: text(c.overlayParameters)))
+        }
 
         func effective(_ environment: RunEnvironment) -> [String: Set<String>] {
             var result: [String: Set<String>] = [:]
@@ -297,6 +395,31 @@ public struct Comparison: Sendable, Encodable {
                 what: "sizes of the \(probe) probe", baseline: list(baseSizes[probe]), current: list(currentSizes[probe])))
         }
         return differences
+    }
+
+    /// `6.18.44-fc-v657` → `6.18.44`: the release a kernel's behaviour follows; the rest is the
+    /// build, which a rebuilt host changes without changing overlay.
+    static func kernelRelease(_ kernel: String) -> String {
+        String(kernel.prefix { $0.isNumber || $0 == "." })
+    }
+
+    /// What differs without making the runs incomparable, and runs that compare with themselves.
+    public static func environmentWarnings(baseline: ResultFile, current: ResultFile) -> [String] {
+        let b = baseline.environment
+        let c = current.environment
+        var warnings: [String] = []
+        if b.kernel != c.kernel && kernelRelease(b.kernel) == kernelRelease(c.kernel) {
+            warnings.append("kernel build differs (\(b.kernel) and \(c.kernel)); the release is the same")
+        } else if b.kernelBuild != c.kernelBuild && b.kernel == c.kernel {
+            warnings.append("kernel build string differs (\(b.kernelBuild) and \(c.kernelBuild))")
+        }
+        if b.cpuModel != c.cpuModel { warnings.append("CPU model differs (\(b.cpuModel) and \(c.cpuModel))") }
+        if b.cpuCount != c.cpuCount { warnings.append("CPU count differs (\(b.cpuCount) and \(c.cpuCount))") }
+        if b.hostname != c.hostname { warnings.append("host name differs (\(b.hostname) and \(c.hostname))") }
+        if b.startTime == c.startTime && b.hostname == c.hostname && b.commandLine == c.commandLine {
+            warnings.append("both files are the same run (started \(b.startTime) on \(b.hostname)): this compares a run with itself")
+        }
+        return warnings
     }
 
     private static func quoted(_ values: Set<String>?) -> String {

@@ -147,7 +147,7 @@ public struct SuiteFileError: Error, CustomStringConvertible, Sendable, Equatabl
 }
 
 /// Walks a composed YAML node, checking every key and type, so that each error has a line.
-private struct StrictReader {
+struct StrictReader {
     let file: String
 
     struct Located {
