@@ -9,7 +9,9 @@ import Testing
 // The reference overlay checked against the kernel: seeded random layer stacks and traces run on
 // two identical fresh stacks, one mounted by the kernel and one served by the reference; every
 // operation's result and the final dumps (merged view, then upper) must be identical. A failure
-// prints the seed and a trace shrunk to the operations that still diverge.
+// prints the seed, the original trace with both sides' results and the dump differences, and then
+// either the trace shrunk to the operations that still diverge or, when a rerun of the original
+// no longer diverges, that the divergence did not reproduce.
 //
 // OVERLAYBENCH_DIFF_TRACES sets the number of mixed traces (default 100), OVERLAYBENCH_DIFF_SEED
 // the first seed (default 1); seeds run first…first+count-1.
@@ -188,39 +190,101 @@ enum Differential {
         }
     }
 
-    /// Removes operations one at a time (PropertyBased's `Shrink.omitSingleElement`) while the
-    /// runs still diverge.
-    static func shrink(seed: UInt64, layers: Int, trace: [ReplayOperation], options: OverlayMountOptions) -> [ReplayOperation] {
-        var current = trace
-        var attempts = 0
+    /// Runs `trace` on both sides; nil when they agree, else the report of the divergence, with
+    /// the shrunk trace when shrinking reproduced it. `label` names the family or the options.
+    static func check(_ label: String, seed: UInt64, layers: Int, trace: [ReplayOperation],
+                      options: OverlayMountOptions = .defaults) throws -> String? {
+        let (kernel, reference) = try compare(seed: seed, layers: layers, trace: trace, options: options)
+        guard kernel != reference else { return nil }
+        let original = Divergence(trace: trace, kernel: kernel, reference: reference)
+        let (shrunk, reruns) = shrink(original, seed: seed, layers: layers, options: options)
+        return report(label, seed: seed, layers: layers, original: original, shrunk: shrunk, reruns: reruns)
+    }
+
+    /// Both sides' runs of one trace that diverged.
+    struct Divergence {
+        var trace: [ReplayOperation]
+        var kernel: BackendRun
+        var reference: BackendRun
+    }
+
+    /// The original trace run again and, if it still diverges, cut down one operation at a time
+    /// (PropertyBased's `Shrink.omitSingleElement`) while the runs still diverge. Returns the
+    /// shortest diverging rerun, or nil when the original's rerun agreed: shrinking a divergence
+    /// that does not come back would only collect traces that happened to diverge too, or none.
+    static func shrink(_ original: Divergence, seed: UInt64, layers: Int, options: OverlayMountOptions) -> (Divergence?, reruns: Int) {
+        func rerun(_ trace: [ReplayOperation]) -> Divergence? {
+            guard let (kernel, reference) = try? compare(seed: seed, layers: layers, trace: trace, options: options),
+                  kernel != reference else { return nil }
+            return Divergence(trace: trace, kernel: kernel, reference: reference)
+        }
+        var reruns = 1
+        guard var current = rerun(original.trace) else { return (nil, reruns) }
         var improved = true
-        while improved && attempts < 400 {
+        while improved && reruns < 400 {
             improved = false
-            for candidate in Shrink.omitSingleElement(from: current) {
-                attempts += 1
-                guard let (kernel, reference) = try? compare(seed: seed, layers: layers, trace: Array(candidate), options: options) else { continue }
-                if kernel != reference {
-                    current = Array(candidate)
+            for candidate in Shrink.omitSingleElement(from: current.trace) {
+                reruns += 1
+                if let smaller = rerun(Array(candidate)) {
+                    current = smaller
                     improved = true
                     break
                 }
-                if attempts >= 400 { break }
+                if reruns >= 400 { break }
             }
         }
-        return current
+        return (current, reruns)
     }
 
-    static func report(seed: UInt64, family: TraceFamily, trace: [ReplayOperation], kernel: BackendRun, reference: BackendRun) -> String {
-        var lines = ["reference diverges from kernel: family \(family.rawValue), seed \(seed)"]
-        for (index, operation) in trace.enumerated() {
-            let k = kernel.results.indices.contains(index) ? kernel.results[index] : "-"
-            let r = reference.results.indices.contains(index) ? reference.results[index] : "-"
-            lines.append("\(operation.jsonLine)    kernel: \(k)\(k == r ? "" : "    reference: \(r)")")
+    /// The original runs first, in full; then the shrunk trace, or the statement that the
+    /// divergence did not reproduce.
+    static func report(_ label: String, seed: UInt64, layers: Int, original: Divergence, shrunk: Divergence?, reruns: Int) -> String {
+        var lines = ["reference diverges from kernel: \(label), seed \(seed), \(layers) lower layer(s)",
+                     "original trace, \(original.trace.count) operations:"]
+        lines += describe(original)
+        if let shrunk {
+            lines.append("shrunk trace, \(shrunk.trace.count) of \(original.trace.count) operations, still diverging (\(reruns) reruns):")
+            lines += describe(shrunk)
+        } else {
+            lines.append("shrinking did not reproduce the divergence: the original trace, run again on fresh stacks, "
+                         + "gave identical results and dumps on both sides, so the divergence is nondeterministic and "
+                         + "only the original runs above show it")
         }
-        let kernelDump = Set(kernel.dump), referenceDump = Set(reference.dump)
-        for line in kernel.dump where !referenceDump.contains(line) { lines.append("dump kernel only:    \(line)") }
-        for line in reference.dump where !kernelDump.contains(line) { lines.append("dump reference only: \(line)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// Each operation with both sides' results (`≠` marks a difference), then the dump lines
+    /// only one side has, in dump order.
+    static func describe(_ run: Divergence) -> [String] {
+        var lines: [String] = []
+        for (index, operation) in run.trace.enumerated() {
+            let k = run.kernel.results.indices.contains(index) ? run.kernel.results[index] : "-"
+            let r = run.reference.results.indices.contains(index) ? run.reference.results[index] : "-"
+            let results = k == r ? "both: \(k)" : "kernel: \(k)    reference: \(r)    ≠"
+            let number = String(index)
+            lines.append("  " + String(repeating: " ", count: max(0, 3 - number.count)) + number + " \(operation.jsonLine)    \(results)")
+        }
+        let difference = run.reference.dump.difference(from: run.kernel.dump)
+        guard !difference.isEmpty else {
+            lines.append("  dumps identical")
+            return lines
+        }
+        lines.append("  dump differences (- kernel only, + reference only):")
+        var changes: [(offset: Int, text: String)] = []
+        for change in difference {
+            switch change {
+            case .remove(let offset, let line, _): changes.append((offset, "  - " + dumpLine(line, at: offset, in: run.kernel.dump)))
+            case .insert(let offset, let line, _): changes.append((offset, "  + " + dumpLine(line, at: offset, in: run.reference.dump)))
+            }
+        }
+        lines += changes.sorted { $0.offset < $1.offset }.map(\.text)
+        return lines
+    }
+
+    /// A dump line, an xattr line with the entry it belongs to (`  user.v=0` alone could be anyone's).
+    static func dumpLine(_ line: String, at offset: Int, in dump: [String]) -> String {
+        guard line.hasPrefix("  "), let owner = dump[..<offset].last(where: { !$0.hasPrefix("  ") }) else { return line }
+        return line + "    (of " + (owner.split(separator: " ").first.map(String.init) ?? owner) + ")"
     }
 
     static var environmentCount: Int? {
@@ -247,12 +311,9 @@ struct ReferenceDifferentialTests {
             var generator = DifferentialGenerator(seed: seed ^ 0x5eed)
             let layers = 1 + Int(seed % 3)
             let trace = generator.trace(family, count: Self.operationsPerTrace)
-            let (kernel, reference) = try Differential.compare(seed: seed, layers: layers, trace: trace)
-            if kernel != reference {
+            if let report = try Differential.check("family \(family.rawValue)", seed: seed, layers: layers, trace: trace) {
                 divergences += 1
-                let shrunk = Differential.shrink(seed: seed, layers: layers, trace: trace, options: .defaults)
-                let (k, r) = try Differential.compare(seed: seed, layers: layers, trace: shrunk)
-                Issue.record(Comment(rawValue: Differential.report(seed: seed, family: family, trace: shrunk, kernel: k, reference: r)))
+                Issue.record(Comment(rawValue: report))
                 if divergences >= 3 { break }
             }
         }
@@ -272,12 +333,9 @@ struct ReferenceDifferentialTests {
                                       .setxattr(path: generator.path(), name: "user.m", value: "1")])
                     : generator.operation(.mixed)
             }
-            let (kernel, reference) = try Differential.compare(seed: seed, layers: 2, trace: trace, options: options)
-            if kernel != reference {
+            if let report = try Differential.check("metacopy=on,redirect_dir=on traces", seed: seed, layers: 2, trace: trace, options: options) {
                 divergences += 1
-                let shrunk = Differential.shrink(seed: seed, layers: 2, trace: trace, options: options)
-                let (k, r) = try Differential.compare(seed: seed, layers: 2, trace: shrunk, options: options)
-                Issue.record(Comment(rawValue: "metacopy=on\n" + Differential.report(seed: seed, family: .mixed, trace: shrunk, kernel: k, reference: r)))
+                Issue.record(Comment(rawValue: report))
                 if divergences >= 2 { break }
             }
         }
