@@ -4,6 +4,7 @@ import OverlaySuite
 import OverlaySystem
 import OverlayTestSupport
 import PropertyBased
+import Synchronization
 import Testing
 
 // The reference overlay checked against the kernel: seeded random layer stacks and traces run on
@@ -342,6 +343,46 @@ struct ReferenceDifferentialTests {
         #expect(divergences == 0)
     }
 
+    /// The truncate family once diverged with `EAGAIN` on the kernel side alone, for the
+    /// operation below in seed 1000013 and seed 1000001: `a/lnk -> ../b` takes the walk through
+    /// `..`, and `openat2(RESOLVE_IN_ROOT)` gives up with `EAGAIN` when a rename or a mount
+    /// anywhere on the machine runs during such a walk (`RootedReplayTarget.openInRoot`). Here
+    /// that rename happens every time: the kernel overlay's lower layer is a fuse-overlayfs mount
+    /// whose daemon is stopped, so the walk waits in the FUSE lookup of `a` while a file is renamed
+    /// elsewhere, and goes on once the daemon does. The kernel side must still say what the
+    /// reference says.
+    @Test(.enabled(if: Gate.fuseOverlayfs.shouldRun, "needs fuse-overlayfs: \(Gate.fuseOverlayfs.reason)"),
+          arguments: WalkRaceCase.observed)
+    func aRenameDuringAWalkThroughDotDotLeavesTheResultAlone(_ race: WalkRaceCase) throws {
+        try Gate.kernelOverlay.require()
+        try Gate.fuseOverlayfs.require()
+        try withTemporaryDirectory(prefix: "overlaybench-walk-race") { base in
+            let cwd = FileDescriptor.currentWorkingDirectory
+            var directories = ["lower", "lower/a", "renames"]
+            if race.targetIsDirectory { directories.append("lower/b") }
+            for side in ["fuse", "kernel", "reference"] { directories += [side, side + "/upper", side + "/work", side + "/scratch"] }
+            for directory in directories { try cwd.makeDirectory(base + "/" + directory, mode: 0o755) }
+            try cwd.makeSymlink(base + "/lower/a/lnk", target: "../b")
+            try FileDescriptor.open(base + "/renames/x", [.writeOnly, .create, .exclusive], mode: 0o644).closeChecked()
+            func stack(_ side: String, lower: String) throws -> LayerStack {
+                try LayerStack.adopting(lower: [lower], upper: base + "/\(side)/upper", work: base + "/\(side)/work", scratch: base + "/\(side)/scratch")
+            }
+
+            let expected = try withMergedView(ReferenceOverlayBackend(), try stack("reference", lower: base + "/lower"), options: .defaults) { view in
+                ReplayExecutor(target: makeReplayTarget(for: view)).run(race.operation)
+            }
+            let fuseStack = try stack("fuse", lower: base + "/lower")
+            let (result, walkWaited) = try withMergedView(FuseOverlayBackend(), fuseStack, options: .defaults) { fuse in
+                let daemon = try #require(fuse as? FuseMergedView).pid
+                return try withMergedView(KernelOverlayBackend(), try stack("kernel", lower: fuseStack.mergedPath), options: .defaults) { view in
+                    try WalkRace.run(race.operation, root: view.root, daemon: daemon, renaming: base + "/renames")
+                }
+            }
+            #expect(walkWaited, "the walk never waited in the FUSE lookup, so no rename ran during it")
+            #expect(result == expected, "kernel side \(result), reference \(expected)")
+        }
+    }
+
     /// A lower layer holds `evil -> /etc` and `up -> ../../..`; writing through them changes
     /// nothing outside the layers, on the kernel and on the reference alike.
     @Test func symlinksCannotEscapeTheMergedRoot() throws {
@@ -385,5 +426,76 @@ struct ReferenceDifferentialTests {
         }
         #expect(try String(contentsOfFile: "/etc/passwd", encoding: .utf8) == passwd)
         #expect(outside.filter { FileManager.default.fileExists(atPath: $0) } == before)
+    }
+}
+
+/// One operation that diverged through `a/lnk -> ../b`, and whether `b` is a directory there.
+struct WalkRaceCase: Sendable, CustomTestStringConvertible {
+    var seed: UInt64
+    var operation: ReplayOperation
+    var targetIsDirectory: Bool
+
+    /// Operation 5 of the two truncate-family seeds that diverged.
+    static let observed = [
+        WalkRaceCase(seed: 1_000_013, operation: .write(path: "a/lnk", offset: 1, length: 0, byte: 224), targetIsDirectory: true),
+        WalkRaceCase(seed: 1_000_001, operation: .truncate(path: "a/lnk", size: 100_000), targetIsDirectory: false),
+    ]
+
+    var testDescription: String { "seed \(seed): \(operation.jsonLine)" }
+}
+
+/// Replays one operation on a thread of its own while a fuse daemon below the root is stopped,
+/// renames a file once that thread waits for the daemon, then lets the daemon go on.
+enum WalkRace {
+    /// What the walking thread tells the test: its `/proc` task, and the operation's result.
+    private final class Walker: Sendable {
+        let task = Mutex<String?>(nil)
+        let result = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// The operation's result, and whether its walk was seen waiting in the FUSE request
+    /// (`request_wait_answer` in its `/proc/…/wchan`) when the rename ran.
+    static func run(_ operation: ReplayOperation, root: FileDescriptor, daemon: Int32, renaming directory: String) throws -> (String, waited: Bool) {
+        let walker = Walker()
+        try sendSignal(SIGSTOP, to: daemon)
+        var resumed = false
+        var finished = false
+        defer {
+            // Whatever failed, the daemon must run again and the walk finish before the root closes.
+            if !resumed { try? sendSignal(SIGCONT, to: daemon) }
+            if !finished { walker.done.wait() }
+        }
+        Thread.detachNewThread {
+            walker.task.withLock { $0 = try? FileDescriptor.currentWorkingDirectory.readSymlink("/proc/thread-self") }
+            let result = ReplayExecutor(target: RootedReplayTarget(root: root)).run(operation)
+            walker.result.withLock { $0 = result }
+            walker.done.signal()
+        }
+        let waited = waitUntilWaitingForFuse(walker)
+        let renames = try FileDescriptor.open(directory, [.path, .directory])
+        defer { renames.closeIgnoringErrors() }
+        // Any rename on the system bumps the global rename_lock sequence the walk checks at `..`.
+        try renames.rename("x", to: "y", in: renames)
+        try sendSignal(SIGCONT, to: daemon)
+        resumed = true
+        walker.done.wait()
+        finished = true
+        return (walker.result.withLock { $0 } ?? "no result", waited)
+    }
+
+    /// Polls the walker's wchan; false if it is not waiting on FUSE within a minute (a liveness
+    /// bound for a stuck machine, not a measurement).
+    private static func waitUntilWaitingForFuse(_ walker: Walker) -> Bool {
+        let deadline = MonotonicClock.now() + 60_000_000_000
+        while MonotonicClock.now() < deadline {
+            if let task = walker.task.withLock({ $0 }),
+               let wchan = try? Host.readFile("/proc/\(task)/wchan"),
+               String(decoding: wchan, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "request_wait_answer" {
+                return true
+            }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        return false
     }
 }
