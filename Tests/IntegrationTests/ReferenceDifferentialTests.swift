@@ -4,12 +4,15 @@ import OverlaySuite
 import OverlaySystem
 import OverlayTestSupport
 import PropertyBased
+import Synchronization
 import Testing
 
 // The reference overlay checked against the kernel: seeded random layer stacks and traces run on
 // two identical fresh stacks, one mounted by the kernel and one served by the reference; every
 // operation's result and the final dumps (merged view, then upper) must be identical. A failure
-// prints the seed and a trace shrunk to the operations that still diverge.
+// prints the seed, the original trace with both sides' results and the dump differences, and then
+// either the trace shrunk to the operations that still diverge or, when a rerun of the original
+// no longer diverges, that the divergence did not reproduce.
 //
 // OVERLAYBENCH_DIFF_TRACES sets the number of mixed traces (default 100), OVERLAYBENCH_DIFF_SEED
 // the first seed (default 1); seeds run first…first+count-1.
@@ -188,39 +191,101 @@ enum Differential {
         }
     }
 
-    /// Removes operations one at a time (PropertyBased's `Shrink.omitSingleElement`) while the
-    /// runs still diverge.
-    static func shrink(seed: UInt64, layers: Int, trace: [ReplayOperation], options: OverlayMountOptions) -> [ReplayOperation] {
-        var current = trace
-        var attempts = 0
+    /// Runs `trace` on both sides; nil when they agree, else the report of the divergence, with
+    /// the shrunk trace when shrinking reproduced it. `label` names the family or the options.
+    static func check(_ label: String, seed: UInt64, layers: Int, trace: [ReplayOperation],
+                      options: OverlayMountOptions = .defaults) throws -> String? {
+        let (kernel, reference) = try compare(seed: seed, layers: layers, trace: trace, options: options)
+        guard kernel != reference else { return nil }
+        let original = Divergence(trace: trace, kernel: kernel, reference: reference)
+        let (shrunk, reruns) = shrink(original, seed: seed, layers: layers, options: options)
+        return report(label, seed: seed, layers: layers, original: original, shrunk: shrunk, reruns: reruns)
+    }
+
+    /// Both sides' runs of one trace that diverged.
+    struct Divergence {
+        var trace: [ReplayOperation]
+        var kernel: BackendRun
+        var reference: BackendRun
+    }
+
+    /// The original trace run again and, if it still diverges, cut down one operation at a time
+    /// (PropertyBased's `Shrink.omitSingleElement`) while the runs still diverge. Returns the
+    /// shortest diverging rerun, or nil when the original's rerun agreed: shrinking a divergence
+    /// that does not come back would only collect traces that happened to diverge too, or none.
+    static func shrink(_ original: Divergence, seed: UInt64, layers: Int, options: OverlayMountOptions) -> (Divergence?, reruns: Int) {
+        func rerun(_ trace: [ReplayOperation]) -> Divergence? {
+            guard let (kernel, reference) = try? compare(seed: seed, layers: layers, trace: trace, options: options),
+                  kernel != reference else { return nil }
+            return Divergence(trace: trace, kernel: kernel, reference: reference)
+        }
+        var reruns = 1
+        guard var current = rerun(original.trace) else { return (nil, reruns) }
         var improved = true
-        while improved && attempts < 400 {
+        while improved && reruns < 400 {
             improved = false
-            for candidate in Shrink.omitSingleElement(from: current) {
-                attempts += 1
-                guard let (kernel, reference) = try? compare(seed: seed, layers: layers, trace: Array(candidate), options: options) else { continue }
-                if kernel != reference {
-                    current = Array(candidate)
+            for candidate in Shrink.omitSingleElement(from: current.trace) {
+                reruns += 1
+                if let smaller = rerun(Array(candidate)) {
+                    current = smaller
                     improved = true
                     break
                 }
-                if attempts >= 400 { break }
+                if reruns >= 400 { break }
             }
         }
-        return current
+        return (current, reruns)
     }
 
-    static func report(seed: UInt64, family: TraceFamily, trace: [ReplayOperation], kernel: BackendRun, reference: BackendRun) -> String {
-        var lines = ["reference diverges from kernel: family \(family.rawValue), seed \(seed)"]
-        for (index, operation) in trace.enumerated() {
-            let k = kernel.results.indices.contains(index) ? kernel.results[index] : "-"
-            let r = reference.results.indices.contains(index) ? reference.results[index] : "-"
-            lines.append("\(operation.jsonLine)    kernel: \(k)\(k == r ? "" : "    reference: \(r)")")
+    /// The original runs first, in full; then the shrunk trace, or the statement that the
+    /// divergence did not reproduce.
+    static func report(_ label: String, seed: UInt64, layers: Int, original: Divergence, shrunk: Divergence?, reruns: Int) -> String {
+        var lines = ["reference diverges from kernel: \(label), seed \(seed), \(layers) lower layer(s)",
+                     "original trace, \(original.trace.count) operations:"]
+        lines += describe(original)
+        if let shrunk {
+            lines.append("shrunk trace, \(shrunk.trace.count) of \(original.trace.count) operations, still diverging (\(reruns) reruns):")
+            lines += describe(shrunk)
+        } else {
+            lines.append("shrinking did not reproduce the divergence: the original trace, run again on fresh stacks, "
+                         + "gave identical results and dumps on both sides, so the divergence is nondeterministic and "
+                         + "only the original runs above show it")
         }
-        let kernelDump = Set(kernel.dump), referenceDump = Set(reference.dump)
-        for line in kernel.dump where !referenceDump.contains(line) { lines.append("dump kernel only:    \(line)") }
-        for line in reference.dump where !kernelDump.contains(line) { lines.append("dump reference only: \(line)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// Each operation with both sides' results (`≠` marks a difference), then the dump lines
+    /// only one side has, in dump order.
+    static func describe(_ run: Divergence) -> [String] {
+        var lines: [String] = []
+        for (index, operation) in run.trace.enumerated() {
+            let k = run.kernel.results.indices.contains(index) ? run.kernel.results[index] : "-"
+            let r = run.reference.results.indices.contains(index) ? run.reference.results[index] : "-"
+            let results = k == r ? "both: \(k)" : "kernel: \(k)    reference: \(r)    ≠"
+            let number = String(index)
+            lines.append("  " + String(repeating: " ", count: max(0, 3 - number.count)) + number + " \(operation.jsonLine)    \(results)")
+        }
+        let difference = run.reference.dump.difference(from: run.kernel.dump)
+        guard !difference.isEmpty else {
+            lines.append("  dumps identical")
+            return lines
+        }
+        lines.append("  dump differences (- kernel only, + reference only):")
+        var changes: [(offset: Int, text: String)] = []
+        for change in difference {
+            switch change {
+            case .remove(let offset, let line, _): changes.append((offset, "  - " + dumpLine(line, at: offset, in: run.kernel.dump)))
+            case .insert(let offset, let line, _): changes.append((offset, "  + " + dumpLine(line, at: offset, in: run.reference.dump)))
+            }
+        }
+        lines += changes.sorted { $0.offset < $1.offset }.map(\.text)
+        return lines
+    }
+
+    /// A dump line, an xattr line with the entry it belongs to (`  user.v=0` alone could be anyone's).
+    static func dumpLine(_ line: String, at offset: Int, in dump: [String]) -> String {
+        guard line.hasPrefix("  "), let owner = dump[..<offset].last(where: { !$0.hasPrefix("  ") }) else { return line }
+        return line + "    (of " + (owner.split(separator: " ").first.map(String.init) ?? owner) + ")"
     }
 
     static var environmentCount: Int? {
@@ -247,12 +312,9 @@ struct ReferenceDifferentialTests {
             var generator = DifferentialGenerator(seed: seed ^ 0x5eed)
             let layers = 1 + Int(seed % 3)
             let trace = generator.trace(family, count: Self.operationsPerTrace)
-            let (kernel, reference) = try Differential.compare(seed: seed, layers: layers, trace: trace)
-            if kernel != reference {
+            if let report = try Differential.check("family \(family.rawValue)", seed: seed, layers: layers, trace: trace) {
                 divergences += 1
-                let shrunk = Differential.shrink(seed: seed, layers: layers, trace: trace, options: .defaults)
-                let (k, r) = try Differential.compare(seed: seed, layers: layers, trace: shrunk)
-                Issue.record(Comment(rawValue: Differential.report(seed: seed, family: family, trace: shrunk, kernel: k, reference: r)))
+                Issue.record(Comment(rawValue: report))
                 if divergences >= 3 { break }
             }
         }
@@ -272,16 +334,53 @@ struct ReferenceDifferentialTests {
                                       .setxattr(path: generator.path(), name: "user.m", value: "1")])
                     : generator.operation(.mixed)
             }
-            let (kernel, reference) = try Differential.compare(seed: seed, layers: 2, trace: trace, options: options)
-            if kernel != reference {
+            if let report = try Differential.check("metacopy=on,redirect_dir=on traces", seed: seed, layers: 2, trace: trace, options: options) {
                 divergences += 1
-                let shrunk = Differential.shrink(seed: seed, layers: 2, trace: trace, options: options)
-                let (k, r) = try Differential.compare(seed: seed, layers: 2, trace: shrunk, options: options)
-                Issue.record(Comment(rawValue: "metacopy=on\n" + Differential.report(seed: seed, family: .mixed, trace: shrunk, kernel: k, reference: r)))
+                Issue.record(Comment(rawValue: report))
                 if divergences >= 2 { break }
             }
         }
         #expect(divergences == 0)
+    }
+
+    /// The truncate family once diverged with `EAGAIN` on the kernel side alone, for the
+    /// operation below in seed 1000013 and seed 1000001: `a/lnk -> ../b` takes the walk through
+    /// `..`, and `openat2(RESOLVE_IN_ROOT)` gives up with `EAGAIN` when a rename or a mount
+    /// anywhere on the machine runs during such a walk (`RootedReplayTarget.openInRoot`). Here
+    /// that rename happens every time: the kernel overlay's lower layer is a fuse-overlayfs mount
+    /// whose daemon is stopped, so the walk waits in the FUSE lookup of `a` while a file is renamed
+    /// elsewhere, and goes on once the daemon does. The kernel side must still say what the
+    /// reference says.
+    @Test(.enabled(if: Gate.fuseOverlayfs.shouldRun, "needs fuse-overlayfs: \(Gate.fuseOverlayfs.reason)"),
+          arguments: WalkRaceCase.observed)
+    func aRenameDuringAWalkThroughDotDotLeavesTheResultAlone(_ race: WalkRaceCase) throws {
+        try Gate.kernelOverlay.require()
+        try Gate.fuseOverlayfs.require()
+        try withTemporaryDirectory(prefix: "overlaybench-walk-race") { base in
+            let cwd = FileDescriptor.currentWorkingDirectory
+            var directories = ["lower", "lower/a", "renames"]
+            if race.targetIsDirectory { directories.append("lower/b") }
+            for side in ["fuse", "kernel", "reference"] { directories += [side, side + "/upper", side + "/work", side + "/scratch"] }
+            for directory in directories { try cwd.makeDirectory(base + "/" + directory, mode: 0o755) }
+            try cwd.makeSymlink(base + "/lower/a/lnk", target: "../b")
+            try FileDescriptor.open(base + "/renames/x", [.writeOnly, .create, .exclusive], mode: 0o644).closeChecked()
+            func stack(_ side: String, lower: String) throws -> LayerStack {
+                try LayerStack.adopting(lower: [lower], upper: base + "/\(side)/upper", work: base + "/\(side)/work", scratch: base + "/\(side)/scratch")
+            }
+
+            let expected = try withMergedView(ReferenceOverlayBackend(), try stack("reference", lower: base + "/lower"), options: .defaults) { view in
+                ReplayExecutor(target: makeReplayTarget(for: view)).run(race.operation)
+            }
+            let fuseStack = try stack("fuse", lower: base + "/lower")
+            let (result, walkWaited) = try withMergedView(FuseOverlayBackend(), fuseStack, options: .defaults) { fuse in
+                let daemon = try #require(fuse as? FuseMergedView).pid
+                return try withMergedView(KernelOverlayBackend(), try stack("kernel", lower: fuseStack.mergedPath), options: .defaults) { view in
+                    try WalkRace.run(race.operation, root: view.root, daemon: daemon, renaming: base + "/renames")
+                }
+            }
+            #expect(walkWaited, "the walk never waited in the FUSE lookup, so no rename ran during it")
+            #expect(result == expected, "kernel side \(result), reference \(expected)")
+        }
     }
 
     /// A lower layer holds `evil -> /etc` and `up -> ../../..`; writing through them changes
@@ -327,5 +426,76 @@ struct ReferenceDifferentialTests {
         }
         #expect(try String(contentsOfFile: "/etc/passwd", encoding: .utf8) == passwd)
         #expect(outside.filter { FileManager.default.fileExists(atPath: $0) } == before)
+    }
+}
+
+/// One operation that diverged through `a/lnk -> ../b`, and whether `b` is a directory there.
+struct WalkRaceCase: Sendable, CustomTestStringConvertible {
+    var seed: UInt64
+    var operation: ReplayOperation
+    var targetIsDirectory: Bool
+
+    /// Operation 5 of the two truncate-family seeds that diverged.
+    static let observed = [
+        WalkRaceCase(seed: 1_000_013, operation: .write(path: "a/lnk", offset: 1, length: 0, byte: 224), targetIsDirectory: true),
+        WalkRaceCase(seed: 1_000_001, operation: .truncate(path: "a/lnk", size: 100_000), targetIsDirectory: false),
+    ]
+
+    var testDescription: String { "seed \(seed): \(operation.jsonLine)" }
+}
+
+/// Replays one operation on a thread of its own while a fuse daemon below the root is stopped,
+/// renames a file once that thread waits for the daemon, then lets the daemon go on.
+enum WalkRace {
+    /// What the walking thread tells the test: its `/proc` task, and the operation's result.
+    private final class Walker: Sendable {
+        let task = Mutex<String?>(nil)
+        let result = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// The operation's result, and whether its walk was seen waiting in the FUSE request
+    /// (`request_wait_answer` in its `/proc/…/wchan`) when the rename ran.
+    static func run(_ operation: ReplayOperation, root: FileDescriptor, daemon: Int32, renaming directory: String) throws -> (String, waited: Bool) {
+        let walker = Walker()
+        try sendSignal(SIGSTOP, to: daemon)
+        var resumed = false
+        var finished = false
+        defer {
+            // Whatever failed, the daemon must run again and the walk finish before the root closes.
+            if !resumed { try? sendSignal(SIGCONT, to: daemon) }
+            if !finished { walker.done.wait() }
+        }
+        Thread.detachNewThread {
+            walker.task.withLock { $0 = try? FileDescriptor.currentWorkingDirectory.readSymlink("/proc/thread-self") }
+            let result = ReplayExecutor(target: RootedReplayTarget(root: root)).run(operation)
+            walker.result.withLock { $0 = result }
+            walker.done.signal()
+        }
+        let waited = waitUntilWaitingForFuse(walker)
+        let renames = try FileDescriptor.open(directory, [.path, .directory])
+        defer { renames.closeIgnoringErrors() }
+        // Any rename on the system bumps the global rename_lock sequence the walk checks at `..`.
+        try renames.rename("x", to: "y", in: renames)
+        try sendSignal(SIGCONT, to: daemon)
+        resumed = true
+        walker.done.wait()
+        finished = true
+        return (walker.result.withLock { $0 } ?? "no result", waited)
+    }
+
+    /// Polls the walker's wchan; false if it is not waiting on FUSE within a minute (a liveness
+    /// bound for a stuck machine, not a measurement).
+    private static func waitUntilWaitingForFuse(_ walker: Walker) -> Bool {
+        let deadline = MonotonicClock.now() + 60_000_000_000
+        while MonotonicClock.now() < deadline {
+            if let task = walker.task.withLock({ $0 }),
+               let wchan = try? Host.readFile("/proc/\(task)/wchan"),
+               String(decoding: wchan, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "request_wait_answer" {
+                return true
+            }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        return false
     }
 }

@@ -40,8 +40,29 @@ public func makeReplayTarget(for view: any MergedView) -> any ReplayTarget {
 public final class RootedReplayTarget: ReplayTarget {
     public let root: FileDescriptor
     static let inRoot: ResolveFlags = [.inRoot, .noMagicLinks]
+    /// Walks one resolution may make before its `EAGAIN` stands (see ``openInRoot(_:_:mode:)``).
+    static let walkAttempts = 100
 
     public init(root: FileDescriptor) { self.root = root }
+
+    /// `openat2(2)` with `RESOLVE_IN_ROOT`, walked again on `EAGAIN`. A scoped walk that meets
+    /// `..` (a symlink such as `a/lnk -> ../b`) fails with `EAGAIN` whenever a rename or a mount
+    /// anywhere on the system ran during the walk: `handle_dots` in fs/namei.c rechecks the
+    /// global `rename_lock` and `mount_lock` sequence counts, since it can no longer prove `..`
+    /// stayed inside the root. The error says nothing about the path (openat2(2): "the caller may
+    /// choose to retry"); a replay that reported it would record how busy the machine was, not
+    /// what the filesystem did, and the reference overlay, which resolves `..` itself, never does.
+    private func openInRoot(_ path: String, _ flags: OpenFlags, mode: UInt32) throws(SystemError) -> FileDescriptor {
+        var attempt = 1
+        while true {
+            do {
+                return try FileDescriptor.open(path, flags, mode: mode, relativeTo: root, resolve: Self.inRoot)
+            } catch {
+                guard error.errno == .resourceTemporarilyUnavailable, attempt < Self.walkAttempts else { throw error }
+                attempt += 1
+            }
+        }
+    }
 
     private func split(_ path: String) -> (parent: String, name: String) {
         let parts = path.split(separator: "/").map(String.init)
@@ -51,14 +72,14 @@ public final class RootedReplayTarget: ReplayTarget {
 
     private func withParent<T>(_ path: String, _ body: (FileDescriptor, String) throws(SystemError) -> T) throws(SystemError) -> T {
         let (parent, name) = split(path)
-        let directory = try FileDescriptor.open(parent, [.path, .directory], mode: 0, relativeTo: root, resolve: Self.inRoot)
+        let directory = try openInRoot(parent, [.path, .directory], mode: 0)
         defer { directory.closeIgnoringErrors() }
         return try body(directory, name)
     }
 
     public func open(_ path: String, _ flags: OpenFlags, mode: UInt32) throws(SystemError) -> FileDescriptor {
         // openat2(2) refuses a mode without O_CREAT.
-        try FileDescriptor.open(path, flags, mode: flags.contains(.create) ? mode : 0, relativeTo: root, resolve: Self.inRoot)
+        try openInRoot(path, flags, mode: flags.contains(.create) ? mode : 0)
     }
 
     public func status(_ path: String) throws(SystemError) -> FileStatus {
