@@ -490,7 +490,7 @@ enum WalkRace {
         let deadline = MonotonicClock.now() + 60_000_000_000
         while MonotonicClock.now() < deadline {
             if let task = walker.task.withLock({ $0 }),
-               let wchan = try? Host.readFile("/proc/\(task)/wchan"),
+               let wchan = try? FileSystem.readFile("/proc/\(task)/wchan"),
                String(decoding: wchan, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "request_wait_answer" {
                 return true
             }
