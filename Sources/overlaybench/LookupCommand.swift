@@ -67,10 +67,6 @@ struct LookupCommand: ParsableCommand {
     func run() throws {
         var configuration = LookupProbe.Configuration()
         configuration.depths = try Self.parseInts(depths, "--depths")
-        configuration.samples = options.samples
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
-        configuration.seed = options.seed
         configuration.deepLevels = deepLevels
         configuration.readdir = readdir
         configuration.readdirWidth = readdirWidth
@@ -78,7 +74,7 @@ struct LookupCommand: ParsableCommand {
         configuration.widthDepth = widthDepth
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
             var configuration = configuration
-            configuration.fs = fs
+            configuration.sampling = try options.samplingPlan(fs: fs)
             return LookupProbe(configuration: configuration, backends: try options.variants(), log: log)
         })
     }

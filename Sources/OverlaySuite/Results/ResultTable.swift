@@ -6,7 +6,10 @@ import OverlayStatistics
 public enum ResultTable {
     public static func render(_ measurements: [Measurement]) -> String {
         let parameterNames = orderedParameterNames(measurements)
+        let showsSpread = measurements.contains { $0.repeatSpread != nil }
+        let showsInterval = measurements.contains { $0.interval != nil }
         var header = ["probe", "backend", "metric"] + parameterNames + ["n", "p50", "p90", "p99", "min", "max"]
+            + (showsInterval ? ["95% CI"] : []) + (showsSpread ? ["cv"] : [])
         var rows: [[String]] = []
         for m in measurements {
             var row = [m.probe, m.backend, m.metric]
@@ -16,6 +19,10 @@ public enum ResultTable {
             } else {
                 row += ["0", "skipped: \(m.skipped ?? "no samples")", "", "", "", ""]
             }
+            if showsInterval {
+                row.append(m.interval.map { format(value: $0.lower, unit: m.unit) + "–" + format(value: $0.upper, unit: m.unit) } ?? "")
+            }
+            if showsSpread { row.append(m.repeatSpread.map(spread) ?? "") }
             rows.append(row)
         }
         if rows.isEmpty { header = ["no measurements"] }
@@ -30,6 +37,12 @@ public enum ResultTable {
         }
         return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line))
             .joined(separator: "\n") + "\n"
+    }
+
+    /// `4.2%`, or `12.9% !` above ``SampleBook/repeatSpreadLimit`` (the result carries a warning).
+    static func spread(_ spread: RepeatSpread) -> String {
+        guard let cv = spread.cv else { return "-" }
+        return String(format: "%.1f%%", cv * 100) + (cv > SampleBook.repeatSpreadLimit ? " !" : "")
     }
 
     /// Parameters that vary between measurements (a constant column says nothing), `size` first.
