@@ -34,14 +34,6 @@ public struct BlockDevice: Sendable, Hashable, CustomStringConvertible {
         return (fields[0], fields[1])
     }
 
-    /// Completed I/Os from `stat` (Documentation/block/stat.rst): reads, sectors read, writes,
-    /// sectors written, and discards (kernel 4.18+; 0 when the file has no such field).
-    public func counters() throws(SystemError) -> (reads: Int, sectorsRead: Int, writes: Int, sectorsWritten: Int, discards: Int) {
-        let f = try Self.fields(sysfsPath + "/stat")
-        guard f.count >= 7 else { throw SystemError("read", path: sysfsPath + "/stat", errno: .invalidArgument) }
-        return (f[0], f[2], f[4], f[6], f.count > 11 ? f[11] : 0)
-    }
-
     /// The file a loop device reads and writes (`loop/backing_file`), or nil for other devices.
     public func loopBackingFile() -> String? {
         guard let bytes = try? Host.readFile(sysfsPath + "/loop/backing_file") else { return nil }

@@ -88,6 +88,8 @@ struct SamplerTests {
         let a = try #require(book.measurements().first { $0.metric == "a" })
         #expect(a.samples.count == 3)
         #expect(a.rounds == [0, 1, 2])
+        let b = try #require(book.measurements().first { $0.metric == "b" })
+        #expect(zip(a.slots!, b.slots!).allSatisfy { Set([$0, $1]) == [0, 1] }, "a and b share each round's two slots")
         #expect(a.parameters["shuffleSeed"] == .int(1))
     }
 

@@ -6,10 +6,14 @@ import OverlaySystem
 /// filesystem the upper layer is on, sampled in the same rounds as the copy-ups. The kernel's
 /// copy-up of a file is, at its core, a new file in the work directory, the data copied in
 /// (`do_splice_direct` in 1 MiB chunks, or a clone), `vfs_fsync`, and a rename or link into upper
-/// (fs/overlayfs/copy_up.c); the control is `open(O_CREAT|O_EXCL)`, `copy_file_range(2)` of the
-/// whole file, `fsync(2)`, `close(2)`. What overlay adds is firstWrite ÷ control: `overhead`.
+/// (fs/overlayfs/copy_up.c, `ovl_copy_up_tmpfile`); the control is the same without overlay:
+/// `open(O_TMPFILE)` in the control directory, `copy_file_range(2)` of the whole file, `fsync(2)`,
+/// `linkat(AT_EMPTY_PATH)` to its name, `close(2)`. The file is named only after the fsync, as
+/// the kernel's copy-up is: a file created under its name first would make a journal-less ext4's
+/// fsync also write the parent directory (`ext4_sync_parent`), which copy-up never pays. What
+/// overlay adds is firstWrite ÷ control: `overhead`.
 extension CopyUpProbe {
-    static let controlMethod = "open(O_CREAT|O_EXCL)+copy_file_range+fsync+close"
+    static let controlMethod = "open(O_TMPFILE)+copy_file_range+fsync+linkat+close"
 
     func controlKey(size: Int64) -> SampleBook.Key {
         SampleBook.Key(probe: Self.name, backend: Self.controlBackend, metric: "control", unit: "ns", parameters: [
@@ -41,11 +45,13 @@ extension CopyUpProbe {
         }
     }
 
-    /// `open(O_CREAT|O_EXCL)`, `copy_file_range` until `size` bytes are copied, `fsync`, `close`.
+    /// `open(O_TMPFILE)` in `destination`'s directory, `copy_file_range` until `size` bytes are
+    /// copied, `fsync`, `linkat` to `destination`, `close`.
     static func durableCopy(from source: String, to destination: String, size: Int64) throws {
         let input = try FileDescriptor.open(source, .readOnly)
         defer { input.closeIgnoringErrors() }
-        let output = try FileDescriptor.open(destination, [.writeOnly, .create, .exclusive], mode: 0o644)
+        let directory = String(destination[..<destination.lastIndex(of: "/")!])
+        let output = try FileDescriptor.open(directory, [.writeOnly, .temporaryFile], mode: 0o644)
         do {
             var done: Int64 = 0
             while done < size {
@@ -54,6 +60,7 @@ extension CopyUpProbe {
                 done += Int64(n)
             }
             try output.fsync(path: destination)
+            try output.link("", to: destination, in: .currentWorkingDirectory, emptyPath: true)
         } catch {
             output.closeIgnoringErrors()
             throw error

@@ -21,8 +21,8 @@ import OverlaySystem
 /// - metric `readdir` (ns): open, count every entry, close a freshly opened merged directory;
 ///   `sweep=depth` reads `readdirWidth` entries per layer at each depth, `sweep=width` reads
 ///   `width` entries per layer at `widthDepth` layers.
-/// Cold samples also record `deviceReads` (reads, parameter `of`): the reads the lower layers'
-/// block device completed during the timed call, which shows what a cold lookup really fetched.
+/// Cold samples also record `readBytes` (bytes, parameter `of`): what the process read from
+/// storage during the timed call (`/proc/self/io`), which shows what a cold lookup really fetched.
 /// Every round's trials (each position and readdir on each backend) are shuffled. A lookup whose outcome is wrong (a whiteout that
 /// does not hide, a file that is not found) fails the run: it would not be a data point.
 public struct LookupProbe {
@@ -192,7 +192,7 @@ public struct LookupProbe {
         let calls = ViewCalls(view)
         return Trial(
             key: statKey(view, position: position, depth: depth), writes: false, quiescer: try sampler.quiescer(stack, view),
-            readsFrom: try stack.lowerPaths.first.flatMap { try BlockDevice.holding($0) },
+            countsReads: true,
             warm: { _ = calls.statxOnly(path) },
             operation: { watch in watch.outcome = Int64(calls.statxOnly(path)?.rawValue ?? 0) },
             verify: { watch in

@@ -15,6 +15,7 @@ public final class SampleBook {
     private var samples: [Key: [Double]] = [:]
     /// Per sample: the round it was taken in, and the repeat of the whole plan (`--repeat`).
     private var rounds: [Key: [Int]] = [:]
+    private var slots: [Key: [Int]] = [:]
     private var repeats: [Key: [Int]] = [:]
     private var warnings: [Key: [String]] = [:]
     private var skipped: [Key: String] = [:]
@@ -29,11 +30,13 @@ public final class SampleBook {
 
     public init() {}
 
-    /// Records one sample; `round` is the sampling round it was taken in, when there is one.
-    public func record(_ value: Double, for key: Key, round: Int? = nil) {
+    /// Records one sample; `round` is the sampling round it was taken in and `slot` its trial's
+    /// place in that round's shuffled order, when there are such.
+    public func record(_ value: Double, for key: Key, round: Int? = nil, slot: Int? = nil) {
         if samples[key] == nil { order.append(key); samples[key] = [] }
         samples[key]!.append(value)
         rounds[key, default: []].append(round ?? -1)
+        slots[key, default: []].append(slot ?? -1)
         repeats[key, default: []].append(currentRepeat)
     }
 
@@ -77,7 +80,10 @@ public final class SampleBook {
             var measurement = Measurement(probe: key.probe, backend: key.backend, metric: key.metric, unit: key.unit,
                                           parameters: key.parameters, samples: values)
             measurement.interval = intervals[key]
-            if let tags = rounds[key], tags.contains(where: { $0 >= 0 }) { measurement.rounds = tags }
+            if let tags = rounds[key], tags.contains(where: { $0 >= 0 }) {
+                measurement.rounds = tags
+                measurement.slots = slots[key]
+            }
             if plannedRepeats > 1, let tags = repeats[key] {
                 measurement.repeats = tags
                 let spread = RepeatSpread(values: values, repeats: tags)

@@ -17,6 +17,8 @@ import OverlayStatistics
 /// to carry a run effect as large as its own spread (1.4826·MAD of the log samples, σ), and the
 /// log-ratio interval is widened by z·√(σ²baseline + σ²current). A real change — volatile against
 /// default copy-up is 2–30× — still clears it by far; a drift of a run's worth of noise does not.
+/// A side run with `--repeat N` measured its run effect instead of assuming it: there σ is
+/// ln(1 + CV) of its between-repeat p50s (``RepeatSpread``).
 ///
 /// A comparison judges every paired metric at once, and fifteen metrics at 95 % each would
 /// cross by chance in more than half of all comparisons. So `alpha` and the interval level are
@@ -178,8 +180,9 @@ public struct Comparison: Sendable, Encodable {
             baseline: baseline.samples, current: current.samples,
             level: options.level, resamples: options.resamples, seed: options.seed)
         let pValue = MannWhitney.test(current.samples, baseline.samples).pValue
+        let (baselineEffect, currentEffect) = (runEffect(baseline), runEffect(current))
         let allowance = Normal.quantile((1 + options.level) / 2)
-            * (logSpread(baseline.samples) * logSpread(baseline.samples) + logSpread(current.samples) * logSpread(current.samples)).squareRoot()
+            * (baselineEffect * baselineEffect + currentEffect * currentEffect).squareRoot()
         let decision = ConfidenceInterval(
             lower: ci.lower * exp(-allowance), upper: ci.upper * exp(allowance), level: options.level)
         entry.ratio = ratio
@@ -201,6 +204,13 @@ public struct Comparison: Sendable, Encodable {
             }
         }
         return entry
+    }
+
+    /// The run-to-run σ of ln(p50) one side is taken to carry: measured between repeats when the
+    /// side has them, else its within-run ``logSpread(_:)``.
+    static func runEffect(_ measurement: Measurement) -> Double {
+        if let cv = measurement.repeatSpread?.cv { return Foundation.log(1 + cv) }
+        return logSpread(measurement.samples)
     }
 
     /// A robust spread of ln(samples): 1.4826·MAD, which estimates σ for normal data.

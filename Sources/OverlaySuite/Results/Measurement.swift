@@ -26,6 +26,9 @@ public struct Measurement: Codable, Sendable {
     /// Per sample, the sampling round it was taken in (0 is the first recorded one), so that
     /// drift over a run shows; absent for values that are not sampled in rounds.
     public var rounds: [Int]?
+    /// Per sample, its trial's place in its round's shuffled order (0 ran first), so that what ran
+    /// just before a sample can be traced.
+    public var slots: [Int]?
     /// Per sample, the repeat of the whole plan it belongs to (`--repeat N`, N > 1).
     public var repeats: [Int]?
     /// The spread of the p50 between repeats (`--repeat N`, N > 1).

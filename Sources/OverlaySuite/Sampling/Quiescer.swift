@@ -55,6 +55,8 @@ final class Quiescer {
         for device in Set(filesystems.compactMap(\.device)) {
             let deadline = MonotonicClock.now() + Self.drainTimeout
             while try device.inFlight() != (0, 0) {
+                // A caught signal ends the run at the next check; do not wait for the device first.
+                if SignalTrap.caught != nil { return }
                 if MonotonicClock.now() > deadline { stalls += 1; break }
                 MonotonicClock.sleep(nanoseconds: Self.pollInterval)
             }

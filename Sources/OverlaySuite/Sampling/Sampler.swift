@@ -69,9 +69,9 @@ final class Sampler {
             var declared = try trials(round)
             if generator != nil { Self.shuffle(&declared, using: &generator!) }
             let recorded = round >= plan.warmup ? round - plan.warmup : nil
-            for trial in declared {
+            for (slot, trial) in declared.enumerated() {
                 try SignalTrap.check()
-                try run(trial, cache: cache, book: book, round: recorded)
+                try run(trial, cache: cache, book: book, round: recorded.map { ($0, slot) })
             }
             log.progress("\(label) \(cache.rawValue)", done: round + 1, of: plan.rounds)
         }
@@ -87,7 +87,8 @@ final class Sampler {
         }
     }
 
-    private func run(_ trial: Trial, cache: CacheState, book: SampleBook, round: Int?) throws {
+    /// `round`: the recorded round and the trial's slot in it; nil in a warm-up round.
+    private func run(_ trial: Trial, cache: CacheState, book: SampleBook, round: (index: Int, slot: Int)?) throws {
         onStep?(.setUp)
         try trial.setUp()
         onStep?(.prepare(cache))
@@ -99,7 +100,7 @@ final class Sampler {
     }
 
     /// Steps 3 to 9 of a trial, then its follow-ups.
-    private func measure(_ trial: Trial, cache: CacheState, book: SampleBook, round: Int?) throws {
+    private func measure(_ trial: Trial, cache: CacheState, book: SampleBook, round: (index: Int, slot: Int)?) throws {
         let quiesces = plan.quiesces(writes: trial.writes)
         if quiesces, let quiescer = trial.quiescer {
             onStep?(.quiesce)
@@ -113,8 +114,8 @@ final class Sampler {
             onStep?(.settle)
             MonotonicClock.sleep(nanoseconds: plan.settleNanoseconds)
         }
-        let device = cache == .cold ? trial.readsFrom : nil
-        let readsBefore = try device?.counters().reads
+        let countsReads = cache == .cold && trial.countsReads
+        let readsBefore = countsReads ? try ProcessIO.readBytes() : nil
         onStep?(.clockStart)
         var watch = Stopwatch()
         watch.begin()
@@ -122,20 +123,24 @@ final class Sampler {
         try trial.operation(&watch)
         watch.stop()
         onStep?(.clockStop)
-        let readsAfter = try device?.counters().reads
+        let readsAfter = countsReads ? try ProcessIO.readBytes() : nil
         onStep?(.verify)
         var readings = try trial.verify(watch)
         if let key = trial.key, let readsBefore, let readsAfter {
             var reads = key
-            reads.metric = "deviceReads"
-            reads.unit = "reads"
+            reads.metric = "readBytes"
+            reads.unit = "bytes"
             reads.parameters["of"] = .string(key.metric)
             readings.append(Reading(key: reads, value: Double(readsAfter - readsBefore)))
         }
         if let round {
             onStep?(.record)
-            if let key = trial.key { book.record(Double(watch.elapsed), for: complete(key, cache, trial.writes), round: round) }
-            for reading in readings { book.record(reading.value, for: complete(reading.key, cache, trial.writes), round: round) }
+            if let key = trial.key {
+                book.record(Double(watch.elapsed), for: complete(key, cache, trial.writes), round: round.index, slot: round.slot)
+            }
+            for reading in readings {
+                book.record(reading.value, for: complete(reading.key, cache, trial.writes), round: round.index, slot: round.slot)
+            }
         }
         for next in trial.then { try measure(next, cache: cache, book: book, round: round) }
     }

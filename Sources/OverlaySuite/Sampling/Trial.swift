@@ -10,8 +10,9 @@ struct Trial {
     var writes: Bool
     /// The filesystems the call touches, for quiescing (nil: nothing to quiesce).
     var quiescer: Quiescer?
-    /// The device whose completed reads a cold sample records as `deviceReads` (nil: none).
-    var readsFrom: BlockDevice? = nil
+    /// Whether a cold sample also records `readBytes`: what this process read from storage
+    /// during the timed call (`/proc/self/io`), which shows what the cold state left cached.
+    var countsReads = false
     /// Per-sample set-up that is not cache preparation (fresh names, a footprint before).
     var setUp: () throws -> Void = {}
     /// Brings the cache to the warm state (reads the file through, looks the name up once).
