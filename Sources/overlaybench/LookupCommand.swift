@@ -13,7 +13,8 @@ struct LookupCommand: ParsableCommand {
             (metric stat, parameter position). A least-squares fit of ns against depth per \
             position is recorded as metric statSlope (ns/layer, CI in slopeLow/slopeHigh). \
             readdir times open, count and close of a merged directory against depth and against \
-            entries per layer (--widths). Cold means drop_caches twice before every sample.
+            entries per layer (--widths). Cold means sync and drop_caches twice before every sample \
+            (parameters.coldMethod says what that keeps); cold samples also record readBytes.
             """
     )
 
