@@ -13,7 +13,8 @@ import OverlaySystem
 /// fsync also write the parent directory (`ext4_sync_parent`), which copy-up never pays. What
 /// overlay adds is firstWrite ÷ control: `overhead`.
 extension CopyUpProbe {
-    static let controlMethod = "open(O_TMPFILE)+copy_file_range+fsync+linkat+close"
+    /// `parameters.method` of `control`: the data copy; the file is an O_TMPFILE linked after its fsync.
+    static let controlMethod = "tmpfile+copy_file_range+fsync"
 
     func controlKey(size: Int64) -> SampleBook.Key {
         SampleBook.Key(probe: Self.name, backend: Self.controlBackend, metric: "control", unit: "ns", parameters: [
@@ -78,9 +79,7 @@ extension CopyUpProbe {
                 let controlNow = book.values(for: control, repeat: book.currentRepeat)
                 let firstNow = book.values(for: first, repeat: book.currentRepeat)
                 guard !controlNow.isEmpty, !firstNow.isEmpty else { continue }
-                var overhead = key(view, "overhead", size: size, unit: "ratio")
-                overhead.parameters["controlMethod"] = .string(Self.controlMethod)
-                overhead = sampler.complete(overhead, cache, true)
+                let overhead = sampler.complete(key(view, "overhead", size: size, unit: "ratio"), cache, true)
                 let ratio = Summary(samples: firstNow).p50 / Summary(samples: controlNow).p50
                 guard ratio.isFinite else { continue }
                 book.record(ratio, for: overhead)

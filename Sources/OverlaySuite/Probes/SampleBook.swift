@@ -40,6 +40,13 @@ public final class SampleBook {
         repeats[key, default: []].append(currentRepeat)
     }
 
+    /// Gives `key` its place in the order before its first sample (the sampler declares every
+    /// round's trials in their declared order, so that a shuffle does not shuffle the table).
+    /// A key that never gets a sample, a warning, a skip or an interval is left out.
+    public func declare(_ key: Key) {
+        if samples[key] == nil { order.append(key); samples[key] = [] }
+    }
+
     /// The samples recorded for `key` so far, only those of repeat `repeatIndex` when given.
     public func values(for key: Key, repeat repeatIndex: Int? = nil) -> [Double] {
         let values = samples[key] ?? []
@@ -66,7 +73,9 @@ public final class SampleBook {
 
     /// The measurements so far, with outliers flagged (never dropped).
     public func measurements() -> [Measurement] {
-        order.map { key in
+        order.filter { key in
+            !(samples[key] ?? []).isEmpty || skipped[key] != nil || warnings[key] != nil || intervals[key] != nil
+        }.map { key in
             let values = samples[key] ?? []
             if let reason = skipped[key], values.isEmpty {
                 return Measurement.skipped(probe: key.probe, backend: key.backend, metric: key.metric, unit: key.unit,

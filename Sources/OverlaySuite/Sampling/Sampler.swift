@@ -67,6 +67,7 @@ final class Sampler {
         var generator = plan.shuffleSeed.map { SeededGenerator(seed: $0) }
         for round in 0..<plan.rounds {
             var declared = try trials(round)
+            if round == 0 { declare(declared, cache: cache, in: book) }
             if generator != nil { Self.shuffle(&declared, using: &generator!) }
             let recorded = round >= plan.warmup ? round - plan.warmup : nil
             for (slot, trial) in declared.enumerated() {
@@ -74,6 +75,14 @@ final class Sampler {
                 try run(trial, cache: cache, book: book, round: recorded.map { ($0, slot) })
             }
             log.progress("\(label) \(cache.rawValue)", done: round + 1, of: plan.rounds)
+        }
+    }
+
+    /// Each trial's key (and its follow-ups'), in declared order.
+    private func declare(_ trials: [Trial], cache: CacheState, in book: SampleBook) {
+        for trial in trials {
+            if let key = trial.key { book.declare(complete(key, cache, trial.writes)) }
+            declare(trial.then, cache: cache, in: book)
         }
     }
 
