@@ -38,7 +38,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// The standard library's `Int.random(in:using:)` is free to change its algorithm between
     /// toolchains, which would silently change every recorded bootstrap interval; this is Lemire's
     /// multiply-and-reject method ("Fast Random Integer Generation in an Interval", 2019), fixed here.
-    mutating func index(below count: Int) -> Int {
+    public mutating func index(below count: Int) -> Int {
         precondition(count > 0)
         let bound = UInt64(count)
         var product = next().multipliedFullWidth(by: bound)

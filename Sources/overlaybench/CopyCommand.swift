@@ -66,17 +66,13 @@ struct CopyCommand: ParsableCommand {
         var configuration = CopyProbe.Configuration()
         configuration.engines = engines.split(separator: ",").map(String.init)
         configuration.sizes = try ByteCount.parseList(sizes)
-        configuration.samples = options.samples
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
         configuration.sparse = sparse
         configuration.fsync = fsync
         configuration.ioURing = try ioURingOptions()
         configuration.includeMemcpy = memcpy
-        configuration.seed = options.seed
         try ProbeRunner(options: options, requireBackends: false).run(eachFilesystem: { fs, log in
             var configuration = configuration
-            configuration.fs = fs
+            configuration.sampling = try options.samplingPlan(fs: fs)
             return CopyProbe(configuration: configuration, log: log)
         })
     }

@@ -13,7 +13,8 @@ struct LookupCommand: ParsableCommand {
             (metric stat, parameter position). A least-squares fit of ns against depth per \
             position is recorded as metric statSlope (ns/layer, CI in slopeLow/slopeHigh). \
             readdir times open, count and close of a merged directory against depth and against \
-            entries per layer (--widths). Cold means drop_caches twice before every sample.
+            entries per layer (--widths). Cold means sync and drop_caches twice before every sample \
+            (parameters.coldMethod says what that keeps); cold samples also record readBytes.
             """
     )
 
@@ -58,10 +59,6 @@ struct LookupCommand: ParsableCommand {
     func run() throws {
         var configuration = LookupProbe.Configuration()
         configuration.depths = try Self.parseInts(depths, "--depths")
-        configuration.samples = options.samples
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
-        configuration.seed = options.seed
         configuration.deepLevels = deepLevels
         configuration.readdir = readdir
         configuration.readdirWidth = readdirWidth
@@ -69,7 +66,7 @@ struct LookupCommand: ParsableCommand {
         configuration.widthDepth = widthDepth
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
             var configuration = configuration
-            configuration.fs = fs
+            configuration.sampling = try options.samplingPlan(fs: fs)
             return LookupProbe(configuration: configuration, backends: try options.variants(), log: log)
         })
     }

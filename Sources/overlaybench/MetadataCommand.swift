@@ -50,16 +50,12 @@ struct MetadataCommand: ParsableCommand {
         configuration.operations = try MetadataProbe.Operation.parseList(ops)
         configuration.fileSize = try ByteCount.parse(fileSize)
         configuration.pathDepths = try LookupCommand.parseInts(pathDepths, "--path-depths")
-        configuration.samples = options.samples
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
         configuration.layers = layers
-        configuration.seed = options.seed
         var options = options
         if options.mountOptions.isEmpty { options.mountOptions = Self.defaultOptionSets }
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
             var configuration = configuration
-            configuration.fs = fs
+            configuration.sampling = try options.samplingPlan(fs: fs)
             return MetadataProbe(configuration: configuration, backends: try options.variants(), log: log)
         })
     }

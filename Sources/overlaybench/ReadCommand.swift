@@ -37,13 +37,9 @@ struct ReadCommand: ParsableCommand {
         configuration.size = try ByteCount.parse(size)
         configuration.depth = depth
         configuration.randomReads = randomReads
-        configuration.samples = options.samples
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
-        configuration.seed = options.seed
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
             var configuration = configuration
-            configuration.fs = fs
+            configuration.sampling = try options.samplingPlan(fs: fs)
             return ReadProbe(configuration: configuration, backends: try options.variants(), log: log)
         })
     }

@@ -46,6 +46,12 @@ struct SuiteRunCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Only errors on stderr.")
     var quiet = false
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Quiesce before each timed call (default: where the call writes); an entry's quiesce key wins.")
+    var quiesce: Bool?
+
+    @Option(name: .long, help: "Run the whole suite N times and report each figure's between-repeat CV of the p50s.")
+    var `repeat`: Int = 1
+
     func run() throws {
         let file = try SuiteFile.load(suite)
         var arguments = ["--work-root", workRoot]
@@ -53,11 +59,14 @@ struct SuiteRunCommand: ParsableCommand {
         for (flag, on) in [("--force", force), ("--json", json), ("--keep", keep), ("--quiet", quiet)] where on {
             arguments.append(flag)
         }
+        if let quiesce { arguments.append(quiesce ? "--quiesce" : "--no-quiesce") }
+        arguments += ["--repeat", String(`repeat`)]
         let options = try RunOptions.parse(arguments)
+        let defaults = try options.samplingPlan(fs: "root")
         try ProbeRunner(options: options, requireBackends: false).run { session in
-            let runner = SuiteRunner(suite: file, session: session)
+            let runner = SuiteRunner(suite: file, session: session, defaults: defaults)
             try runner.validate()
-            try runner.run()
+            try session.repeating(options.repeat) { try runner.run() }
         }
     }
 }
@@ -98,8 +107,8 @@ struct CopyUpCommand: ParsableCommand {
     @Option(name: .long, help: "With --jobs: distinct (a file per thread) or same (all threads race on one file).")
     var jobsMode: String = CopyUpProbe.JobsMode.distinct.rawValue
 
-    @Option(name: .long, parsing: .unconditional, help: "Idle time before each timed call, with a unit (500us, 2ms; 0 = back to back). Where a backend hands work to other threads (fuse), an idle millisecond lets the scheduler wake them next to the caller.")
-    var settle: String = "0"
+    @Flag(name: .long, inversion: .prefixedNo, help: "Also time the control (the same bytes copied with copy_file_range and fsynced on the upper's filesystem, without overlay) and the overhead ratio, with --trigger write.")
+    var control = true
 
     func validate() throws {
         do {
@@ -119,37 +128,21 @@ struct CopyUpCommand: ParsableCommand {
         guard !sizes.isEmpty else { throw ValidationError("--sizes is empty") }
         _ = try OptionValues.sizes(sizes, "--sizes")
         try OptionValues.check(layers, "--layers", in: 1...LayerStackSpec.maximumLayers)
-        guard let settleNanoseconds = Self.nanoseconds(settle), settleNanoseconds <= 10_000_000_000 else {
-            throw ValidationError("--settle must be a duration from 0 to 10s with a unit: ns, us, ms or s (got \(settle))")
-        }
-        if jobs != nil && settleNanoseconds > 0 { throw ValidationError("--settle applies to single-threaded passes, not --jobs") }
-    }
-
-    /// `1500ns`, `500us` (or `µs`), `2ms`, `1s`, or `0`; nil if malformed or negative.
-    static func nanoseconds(_ text: String) -> UInt64? {
-        let units: [(suffix: String, scale: Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
-        if text == "0" { return 0 }
-        guard let unit = units.first(where: { text.hasSuffix($0.suffix) }),
-              let value = Double(text.dropLast(unit.suffix.count)), value >= 0, value.isFinite else { return nil }
-        return UInt64((value * unit.scale).rounded())
+        if jobs != nil && options.settle != "0" { throw ValidationError("--settle applies to single-threaded trials, not --jobs") }
     }
 
     func run() throws {
         var configuration = CopyUpProbe.Configuration()
-        configuration.settleNanoseconds = Self.nanoseconds(settle) ?? 0
         configuration.sizes = try ByteCount.parseList(sizes)
-        configuration.samples = options.samples
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
         configuration.layers = layers
-        configuration.seed = options.seed
+        configuration.control = control
         configuration.trigger = try CopyUpTrigger.parse(trigger)
         configuration.sparse = sparse
         configuration.jobs = jobs
         configuration.jobsMode = CopyUpProbe.JobsMode(rawValue: jobsMode) ?? .distinct
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
             var configuration = configuration
-            configuration.fs = fs
+            configuration.sampling = try options.samplingPlan(fs: fs)
             return CopyUpProbe(configuration: configuration, backends: try options.variants(), log: log)
         })
     }
@@ -168,10 +161,16 @@ struct ProbeRunner {
         let kinds = try options.filesystems()
         let size = try options.filesystemSize()
         try run { session in
-            try session.forEachFilesystem(kinds, size: size) { kind, directory in
-                let probe = try make(kind.rawValue, session.log)
-                try session.checkSpace(probe.estimatedBytes(), in: directory)
-                try probe.run(in: directory, book: session.book, mounts: &session.mounts)
+            try session.repeating(options.repeat) {
+                try session.forEachFilesystem(kinds, size: size) { kind, directory in
+                    let probe = try make(kind.rawValue, session.log)
+                    // Every repeat generates its own trees: the whole plan again.
+                    let place = options.repeat > 1 ? directory + "/repeat-\(session.book.currentRepeat + 1)" : directory
+                    if place != directory { try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755) }
+                    try session.checkSpace(probe.estimatedBytes(), in: place)
+                    try probe.run(in: place, book: session.book, mounts: &session.mounts)
+                    if place != directory { try? session.workRoot.remove(place) }
+                }
             }
         }
     }
@@ -219,6 +218,17 @@ struct ProbeRunner {
 }
 
 extension RunSession {
+    /// Runs `body` `count` times, each a repeat of the whole plan that the book tags its samples with.
+    func repeating(_ count: Int, _ body: () throws -> Void) throws {
+        book.plannedRepeats = count
+        for index in 0..<count {
+            try SignalTrap.check()
+            book.currentRepeat = index
+            if count > 1 { log.info("repeat \(index + 1) of \(count)") }
+            try body()
+        }
+    }
+
     /// Refuses before generating when the work root lacks the space the run needs.
     func checkSpace(_ needed: Int64) throws {
         let free = try Host.freeSpace(at: runDirectory).bytes

@@ -46,6 +46,21 @@ struct RunOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Seed for generated trees and content.")
     var seed: UInt64 = 1
 
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the shuffled order of sizes and variants within each round (recorded as shuffleSeed).")
+    var shuffleSeed: UInt64 = 1
+
+    @Flag(name: .long, help: "Keep the declared order within each round instead of a seeded shuffle.")
+    var noShuffle = false
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Before each timed call, syncfs the upper's and lowers' filesystems and wait until their devices have nothing in flight (default: where the call writes). --no-quiesce measures back to back.")
+    var quiesce: Bool?
+
+    @Option(name: .long, help: "Idle time before each timed call, with a unit (500us, 2ms; 0 = none). Where a backend hands work to other threads (fuse), an idle millisecond lets the scheduler wake them next to the caller.")
+    var settle: String = "0"
+
+    @Option(name: .long, parsing: .unconditional, help: "Run the whole plan N times in one invocation and report each figure's between-repeat CV of the p50s (a warning above 10%).")
+    var `repeat`: Int = 1
+
     @Flag(name: .long, help: "Keep the generated trees after the run (mounts are always removed).")
     var keep = false
 
@@ -58,6 +73,7 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         try OptionValues.check(samples, "--samples", in: 1...OptionValues.maximumSamples)
         try OptionValues.check(warmup, "--warmup", in: 0...OptionValues.maximumSamples)
+        try validateSampling()
         guard CopyEngineKind(rawValue: referenceEngine) != nil else {
             throw ValidationError("--reference-engine: unknown copy engine \(referenceEngine) (known: \(CopyEngineKind.allCases.map(\.identifier).joined(separator: ", ")))")
         }

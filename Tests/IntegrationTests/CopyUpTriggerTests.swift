@@ -85,8 +85,8 @@ struct CopyUpTriggerTests {
     func runProbe(_ configure: (inout CopyUpProbe.Configuration) -> Void, options: [String] = [""]) throws -> [OverlaySuite.Measurement] {
         var configuration = CopyUpProbe.Configuration()
         configuration.sizes = [0, 4096, 3 << 20]
-        configuration.samples = 2
-        configuration.warmup = 0
+        configuration.sampling.samples = 2
+        configuration.sampling.warmup = 0
         configure(&configuration)
         let backends = MountVariantBackend.expand([KernelOverlayBackend()], optionSets: try options.map { try OverlayMountOptions(parsing: $0) })
         let book = SampleBook()

@@ -106,21 +106,23 @@ struct KernelOverlayTests {
             let run = try root.makeRunDirectory()
             var configuration = CopyUpProbe.Configuration()
             configuration.sizes = [0, 4096, 1 << 20]
-            configuration.samples = 3
-            configuration.caches = [.warm, .cold]
+            configuration.sampling.samples = 3
+            configuration.sampling.caches = [.warm, .cold]
             let probe = CopyUpProbe(configuration: configuration, backends: [KernelOverlayBackend()], log: ProgressLog(level: .quiet))
             let book = SampleBook()
             var mounts: [RunEnvironment.MountRecord] = []
             try probe.run(in: run, book: book, mounts: &mounts)
             // Timings only: the upper and work footprint (scope=run) is recorded beside them.
-            let measurements = book.measurements().filter { $0.parameters["scope"] == nil }
-            #expect(measurements.count == 3 * 3 * 2)
+            // The overhead ratio is one figure per size, derived from firstWrite and control.
+            let measurements = book.measurements().filter { $0.parameters["scope"] == nil && $0.metric != "overhead" }
+            #expect(measurements.count == 3 * 4 * 2)
             for m in measurements {
                 #expect(m.samples.count == 3)
                 #expect(m.unit == "ns")
                 #expect(m.summary!.min > 0)
             }
-            #expect(Set(measurements.map(\.metric)) == ["firstWrite", "secondWrite", "open"])
+            #expect(Set(measurements.map(\.metric)) == ["firstWrite", "secondWrite", "open", "control"])
+            #expect(book.measurements().filter { $0.metric == "overhead" }.count == 3 * 2)
             #expect(mounts.count == 2)
             #expect(mounts.allSatisfy { $0.effectiveOptions.contains("lowerdir=") })
         }

@@ -17,6 +17,19 @@ struct ComparisonTests {
         #expect(comparison.exitStatus == 0)
     }
 
+    @Test("A measured between-repeat spread is the run-to-run allowance (seeds 41, 42)")
+    func repeatSpreadWidensTheAllowance() {
+        let baseline = ResultFixtures.copyUpRun(seed: 41).measurements[0]
+        var current = ResultFixtures.copyUpRun(scale: 1.3, seed: 42).measurements[0]
+        let assumed = Comparison.compare(baseline: baseline, current: current)
+        #expect(assumed.verdict == .regression)
+        // Repeats that moved the p50 by about 40 % leave a 30 % shift inside the noise.
+        current.repeatSpread = RepeatSpread(p50s: [1.0, 1.6, 1.1])
+        let measured = Comparison.compare(baseline: baseline, current: current)
+        #expect(measured.decisionInterval!.lower < assumed.decisionInterval!.lower)
+        #expect(measured.verdict == .unchanged)
+    }
+
     @Test("Two draws from one distribution are unchanged (seeds 21, 22)")
     func sameDistributionDifferentDraws() {
         let comparison = Comparison.compare(

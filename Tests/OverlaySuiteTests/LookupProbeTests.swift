@@ -24,9 +24,9 @@ struct LookupProbeTests {
         try Gate.kernelOverlay.require()
         var configuration = LookupProbe.Configuration()
         configuration.depths = [1, 4]
-        configuration.samples = 3
-        configuration.warmup = 0
-        configuration.caches = [.warm, .cold]
+        configuration.sampling.samples = 3
+        configuration.sampling.warmup = 0
+        configuration.sampling.caches = [.warm, .cold]
         configuration.widths = [10]
         configuration.widthDepth = 2
         let backends = probeBackends()

@@ -15,8 +15,8 @@ struct MetadataProbeTests {
     /// Runs the probe once into `directory` and returns its measurements.
     func run(in directory: String) throws -> [OverlaySuite.Measurement] {
         var configuration = MetadataProbe.Configuration()
-        configuration.samples = 2
-        configuration.warmup = 0
+        configuration.sampling.samples = 2
+        configuration.sampling.warmup = 0
         configuration.fileSize = 256 << 10
         configuration.pathDepths = [1, 4]
         let backends = MountVariantBackend.expand([KernelOverlayBackend()], optionSets: Self.optionSets)

@@ -12,10 +12,10 @@ struct ReadProbeTests {
         var configuration = ReadProbe.Configuration()
         configuration.size = 256 << 10
         configuration.depth = 3
-        configuration.samples = 2
-        configuration.warmup = 0
+        configuration.sampling.samples = 2
+        configuration.sampling.warmup = 0
         configuration.randomReads = 8
-        configuration.caches = [.warm, .cold]
+        configuration.sampling.caches = [.warm, .cold]
         let backends = probeBackends()
         let book = SampleBook()
         var mounts: [RunEnvironment.MountRecord] = []

@@ -176,8 +176,8 @@ public struct ChooseRunner {
         if !configuration.copyUpSizes.isEmpty && !overlays.isEmpty {
             var copyUp = CopyUpProbe.Configuration()
             copyUp.sizes = configuration.copyUpSizes
-            copyUp.samples = configuration.sweepSamples
-            copyUp.fs = fs.rawValue
+            copyUp.sampling.samples = configuration.sweepSamples
+            copyUp.sampling.fs = fs.rawValue
             let place = directory + "/choose-copyup"
             try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755)
             try CopyUpProbe(configuration: copyUp, backends: overlays, log: session.log)
@@ -189,10 +189,10 @@ public struct ChooseRunner {
         if !configuration.lookupDepths.isEmpty && !mounted.isEmpty {
             var lookup = LookupProbe.Configuration()
             lookup.depths = configuration.lookupDepths
-            lookup.samples = configuration.sweepSamples
+            lookup.sampling.samples = configuration.sweepSamples
             lookup.readdir = false
             lookup.widths = []
-            lookup.fs = fs.rawValue
+            lookup.sampling.fs = fs.rawValue
             let place = directory + "/choose-lookup"
             try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755)
             try LookupProbe(configuration: lookup, backends: mounted, log: session.log)

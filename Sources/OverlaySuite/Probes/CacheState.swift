@@ -4,7 +4,8 @@ import OverlaySystem
 public enum CacheState: String, Codable, Sendable, CaseIterable {
     /// The file was read just before: its pages and dentries are cached.
     case warm
-    /// `sync` and `drop_caches` (twice, since overlay dentries pin lower ones) before each sample.
+    /// `sync` and `drop_caches` (twice, since overlay dentries pin lower ones) before each sample;
+    /// ``ColdCache`` says what that keeps (`parameters.coldMethod`).
     case cold
 
     public static func parseList(_ text: String) throws(ProbeError) -> [CacheState] {

@@ -28,49 +28,53 @@ extension CopyUpProbe {
     /// The byte thread `t` writes in `same` mode (at offset `t`).
     static func raceByte(_ thread: Int) -> UInt8 { CopyUpVerifier.writtenByte &+ UInt8(truncatingIfNeeded: thread) }
 
-    func measureJobs(views: [(stack: LayerStack, view: any MergedView)], jobs: Int, cache: CacheState, book: SampleBook) throws {
-        let total = configuration.samples + configuration.warmup
+    /// One round's trials: per size and view, `jobs` threads released together. The sampler's
+    /// clock spans the release; each thread's own latency is a lap.
+    func jobTrials(_ views: [(stack: LayerStack, view: any MergedView)], jobs: Int, round i: Int) throws -> [Trial] {
         let verifier = CopyUpVerifier()
-        for i in 0..<total {
-            let recording = i >= configuration.warmup
-            for size in configuration.sizes {
-                for (stack, view) in views {
-                    try SignalTrap.check()
-                    let files = paths(size: size, index: i)
-                    for path in files { try prepare(cache: cache, stack: stack, path: path) }
-                    let same = configuration.jobsMode == .same
-                    let timings = Self.runThreads(jobs, calls: ViewCalls(view)) { t in
-                        same ? (files[0], Int64(t), Self.raceByte(t)) : (files[t], 0, CopyUpVerifier.writtenByte)
-                    }
-                    let failures = timings.enumerated().compactMap { t, timing in timing.error.map { "thread \(t): \($0)" } }
-                    guard failures.isEmpty else {
-                        throw ProbeError.verificationFailed("\(view.backend): \(failures.count) of \(jobs) writers failed: \(failures.joined(separator: "; "))")
-                    }
-                    if same {
-                        var expected = CopyUpVerifier.Expectation(upperName: files[0], lowerName: files[0], lowerSize: size,
-                                                                  size: max(size, Int64(jobs)), sparse: configuration.sparse)
-                        for t in 0..<jobs { expected.written[Int64(t)] = Self.raceByte(t) }
-                        try verifier.verify(expected, stack: stack, view: view)
-                    } else {
-                        for path in files {
-                            try verifier.verify(CopyUpTrigger.write.expectation(path, size: size, sparse: configuration.sparse, metacopy: false),
-                                                stack: stack, view: view)
+        let same = configuration.jobsMode == .same
+        var trials: [Trial] = []
+        for size in configuration.sizes {
+            for (stack, view) in views {
+                let files = paths(size: size, index: i)
+                let calls = ViewCalls(view)
+                let metric = same ? "raceLatency" : "parallelFirstWrite"
+                trials.append(Trial(
+                    key: nil, writes: true, quiescer: try sampler.quiescer(stack, view),
+                    warm: { for path in files { try SourceFile.readThrough(stack.lowerLayers[0].diff + "/" + path) } },
+                    operation: { watch in
+                        let timings = Self.runThreads(jobs, calls: calls) { t in
+                            same ? (files[0], Int64(t), Self.raceByte(t)) : (files[t], 0, CopyUpVerifier.writtenByte)
                         }
-                    }
-                    guard recording else { continue }
-                    for timing in timings {
-                        book.record(Double(timing.end - timing.start),
-                                    for: key(view, same ? "raceLatency" : "parallelFirstWrite", size: size, cache: cache))
-                    }
-                    if !same {
-                        let span = timings.map(\.end).max()! - timings.map(\.start).min()!
-                        book.record(Double(jobs) / (Double(span) / 1e9),
-                                    for: key(view, "firstWriteThroughput", size: size, cache: cache, unit: "files/s"))
-                    }
-                }
+                        let failures = timings.enumerated().compactMap { t, timing in timing.error.map { "thread \(t): \($0)" } }
+                        guard failures.isEmpty else {
+                            throw ProbeError.verificationFailed("\(view.backend): \(failures.count) of \(jobs) writers failed: \(failures.joined(separator: "; "))")
+                        }
+                        for timing in timings { watch.record(metric, timing.end - timing.start) }
+                        watch.record("span", timings.map(\.end).max()! - timings.map(\.start).min()!)
+                    },
+                    verify: { watch in
+                        if same {
+                            var expected = CopyUpVerifier.Expectation(upperName: files[0], lowerName: files[0], lowerSize: size,
+                                                                      size: max(size, Int64(jobs)), sparse: configuration.sparse)
+                            for t in 0..<jobs { expected.written[Int64(t)] = Self.raceByte(t) }
+                            try verifier.verify(expected, stack: stack, view: view)
+                        } else {
+                            for path in files {
+                                try verifier.verify(CopyUpTrigger.write.expectation(path, size: size, sparse: configuration.sparse, metacopy: false),
+                                                    stack: stack, view: view)
+                            }
+                        }
+                        var readings = watch.laps(named: metric).map { Reading(key: key(view, metric, size: size), value: Double($0)) }
+                        if !same, let span = watch.laps(named: "span").first {
+                            readings.append(Reading(key: key(view, "firstWriteThroughput", size: size, unit: "files/s"),
+                                                    value: Double(jobs) / (Double(span) / 1e9)))
+                        }
+                        return readings
+                    }))
             }
-            log.progress("copyup \(cache.rawValue) \(jobs) jobs (\(configuration.jobsMode.rawValue))", done: i + 1, of: total)
         }
+        return trials
     }
 
     /// Starts `count` threads, waits until all are parked, releases them together, and returns

@@ -56,49 +56,32 @@ public enum CopyUpTrigger: String, CaseIterable, Sendable {
         }
     }
 
-    /// Runs the trigger on `path` (a file of `size` bytes in the lower layer) and returns the
-    /// nanoseconds between the clock reads, which hold nothing but the trigger's syscalls.
-    func timed(_ calls: ViewCalls, _ path: String, size: Int64, second: Bool) throws -> UInt64 {
+    /// Runs the trigger on `path` (a file of `size` bytes in the lower layer): the syscalls the
+    /// sampler times and nothing else. `byte` is the one byte a write or append writes.
+    func perform(_ calls: ViewCalls, _ path: String, size: Int64, second: Bool, byte: UnsafeRawBufferPointer) throws {
         let target = second ? name(after: path) : path
-        let byte = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
-        defer { byte.deallocate() }
-        byte[0] = CopyUpVerifier.writtenByte
-        let one = UnsafeRawBufferPointer(byte)
-        let attributePath = calls.attributePath(target)
-        let value: [UInt8] = [second ? 2 : 1]
-        let start: UInt64
         switch self {
         case .write, .append:
-            start = MonotonicClock.now()
             let fd = try calls.open(target, self == .write ? .writeOnly : [.writeOnly, .append])
-            _ = try fd.pwrite(one, at: 0)
+            _ = try fd.pwrite(byte, at: 0)
             try fd.closeChecked(path: target)
         case .rdwrOpen, .truncOpen:
-            start = MonotonicClock.now()
             let fd = try calls.open(target, self == .rdwrOpen ? .readWrite : [.writeOnly, .truncate])
             try fd.closeChecked(path: target)
         case .truncate:
-            start = MonotonicClock.now()
             try calls.truncate(target, to: second ? size / 4 : size / 2)
         case .chmod:
-            start = MonotonicClock.now()
             try calls.changeMode(target, permissions: second ? 0o640 : 0o600)
         case .chown:
-            start = MonotonicClock.now()
             try calls.changeOwner(target, uid: Self.owner + (second ? 1 : 0), gid: Self.owner)
         case .setxattr:
-            start = MonotonicClock.now()
-            try calls.setExtendedAttribute(target, attributePath: attributePath, name: Self.attributeName, value: value)
+            try calls.setExtendedAttribute(target, attributePath: calls.attributePath(target), name: Self.attributeName,
+                                           value: [second ? 2 : 1])
         case .link:
-            let linkName = path + (second ? ".link2" : ".link")
-            start = MonotonicClock.now()
-            try calls.link(target, to: linkName)
+            try calls.link(target, to: path + (second ? ".link2" : ".link"))
         case .rename:
-            let newName = name(after: path, second: second)
-            start = MonotonicClock.now()
-            try calls.rename(target, to: newName)
+            try calls.rename(target, to: name(after: path, second: second))
         }
-        return MonotonicClock.now() - start
     }
 
     /// What upper must hold after the first call on a lower file of `size` bytes.

@@ -21,16 +21,14 @@ import OverlaySystem
 /// - metric `readdir` (ns): open, count every entry, close a freshly opened merged directory;
 ///   `sweep=depth` reads `readdirWidth` entries per layer at each depth, `sweep=width` reads
 ///   `width` entries per layer at `widthDepth` layers.
-/// Backends are interleaved sample by sample. A lookup whose outcome is wrong (a whiteout that
+/// Cold samples also record `readBytes` (bytes, parameter `of`): what the process read from
+/// storage during the timed call (`/proc/self/io`), which shows what a cold lookup really fetched.
+/// Every round's trials (each position and readdir on each backend) are shuffled. A lookup whose outcome is wrong (a whiteout that
 /// does not hide, a file that is not found) fails the run: it would not be a data point.
 public struct LookupProbe {
     public struct Configuration: Sendable {
+        public var sampling = SamplingPlan()
         public var depths: [Int] = LookupProbe.defaultDepths
-        public var samples: Int = 10
-        public var warmup: Int = 1
-        public var caches: [CacheState] = [.warm]
-        public var mountOptions: OverlayMountOptions = .defaults
-        public var seed: UInt64 = 1
         /// Directory levels of the `deep` path below `merged`.
         public var deepLevels: Int = 8
         /// Whether to time readdir at all.
@@ -41,8 +39,6 @@ public struct LookupProbe {
         public var widths: [Int] = LookupProbe.defaultWidths
         /// Layers of the width sweep's stack.
         public var widthDepth: Int = 4
-        /// The backing filesystem's name, recorded as `parameters.fs`.
-        public var fs: String = BackingFilesystemKind.root.rawValue
         public init() {}
     }
 
@@ -54,20 +50,12 @@ public struct LookupProbe {
     public static let defaultDepths = [1, 2, 4, 8, 16, 32, 64, 128, 256, 500]
     public static let defaultWidths = [10, 100, 1000, 10000]
     public static let name = "lookup"
-    public static let coldMethod = "drop_caches x2"
     static let fuseColdNote = "fuse-overlayfs keeps its own node cache across drop_caches: cold drops only the kernel's side"
     static let mergedDirectory = "merged"
     static let readdirDirectory = "wide"
 
     public let configuration: Configuration
-    public let backends: [any OverlayBackend]
-    public let log: ProgressLog
-
-    public init(configuration: Configuration, backends: [any OverlayBackend], log: ProgressLog) {
-        self.configuration = configuration
-        self.backends = backends
-        self.log = log
-    }
+    let sampler: Sampler
 
     // MARK: - Stacks
 
@@ -96,7 +84,7 @@ public struct LookupProbe {
         if configuration.readdir {
             shapes.wideDirectories = [.init(path: Self.readdirDirectory, entriesPerLayer: configuration.readdirWidth)]
         }
-        return LayerStackSpec(layerCount: depth, seed: configuration.seed, files: files, shapes: shapes)
+        return LayerStackSpec(layerCount: depth, seed: plan.seed, files: files, shapes: shapes)
     }
 
     /// The stack for the width sweep: one directory per width.
@@ -104,7 +92,7 @@ public struct LookupProbe {
         let shapes = StackShapes(wideDirectories: configuration.widths.map {
             .init(path: "\(Self.readdirDirectory)-\($0)", entriesPerLayer: $0)
         })
-        return LayerStackSpec(layerCount: configuration.widthDepth, seed: configuration.seed, shapes: shapes)
+        return LayerStackSpec(layerCount: configuration.widthDepth, seed: plan.seed, shapes: shapes)
     }
 
     /// Bytes of disk the run needs (inodes mostly; a generous 4 KiB each).
@@ -114,7 +102,7 @@ public struct LookupProbe {
                 + Int64(depth) * Int64(configuration.readdirWidth + configuration.deepLevels + 8) * 4096
         }
         let widths = Int64(configuration.widths.reduce(0, +) * configuration.widthDepth) * 4096
-        return (perDepth + widths) * 2 * Int64(backends.count)
+        return (perDepth + widths) * 2 * Int64(sampler.backends.count)
     }
 
     // MARK: - Running
@@ -122,17 +110,22 @@ public struct LookupProbe {
     typealias Views = [(stack: LayerStack, view: any MergedView)]
 
     public func run(in runDirectory: String, book: SampleBook, mounts: inout [RunEnvironment.MountRecord]) throws {
-        if configuration.caches.contains(.cold) && !PageCache.canDrop {
-            throw ProbeError.unsupported("--cache cold needs a writable \(PageCache.dropCachesPath) (root)")
-        }
+        try sampler.checkCapabilities()
         var lookups: [FitKey: (x: [Double], y: [Double])] = [:]
         for depth in configuration.depths {
             try SignalTrap.check()
             try withViews(named: "lookup-d\(depth)", spec: lookupSpec(depth: depth), in: runDirectory, mounts: &mounts, book: book) { views in
-                try measureLookups(views, depth: depth, book: book, into: &lookups)
-                if configuration.readdir {
-                    try measureReaddir(views, path: Self.readdirDirectory, width: configuration.readdirWidth, depth: depth,
-                                       sweep: "depth", book: book)
+                for cache in plan.caches {
+                    try sampler.run("lookup depth \(depth)", cache: cache, book: book) { _ in
+                        try views.flatMap { stack, view in
+                            try Position.allCases.map { try statTrial(stack, view, position: $0, depth: depth) }
+                                + (configuration.readdir
+                                    ? [try readdirTrial(stack, view, path: Self.readdirDirectory, width: configuration.readdirWidth,
+                                                        depth: depth, sweep: "depth")]
+                                    : [])
+                        }
+                    }
+                    collect(views, depth: depth, cache: cache, book: book, into: &lookups)
                 }
             }
         }
@@ -140,9 +133,15 @@ public struct LookupProbe {
         if configuration.readdir && !configuration.widths.isEmpty {
             try SignalTrap.check()
             try withViews(named: "readdir-w", spec: widthSpec(), in: runDirectory, mounts: &mounts, book: book) { views in
-                for width in configuration.widths {
-                    try measureReaddir(views, path: "\(Self.readdirDirectory)-\(width)", width: width,
-                                       depth: configuration.widthDepth, sweep: "width", book: book)
+                for cache in plan.caches {
+                    try sampler.run("readdir width", cache: cache, book: book) { _ in
+                        try views.flatMap { stack, view in
+                            try configuration.widths.map { width in
+                                try readdirTrial(stack, view, path: "\(Self.readdirDirectory)-\(width)", width: width,
+                                                 depth: configuration.widthDepth, sweep: "width")
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -155,20 +154,16 @@ public struct LookupProbe {
     ) throws {
         let set = MergedViewSet(log: log)
         defer { set.unmountAll() }
-        for (index, backend) in backends.enumerated() {
+        for (index, backend) in sampler.backends.enumerated() {
             log.info("generating \(spec.layerCount) layer(s) for \(backend.identifier) (\(name))")
             let (_, view) = try set.mount(backend, spec: spec, in: runDirectory + "/\(name)-\(backend.identifier)-\(index)",
-                                          options: configuration.mountOptions, probe: Self.name, mounts: &mounts)
+                                          options: plan.mountOptions, probe: Self.name, mounts: &mounts)
             log.verbose("mounted \(backend.identifier) by \(view.mountMethod)")
         }
         try body(set.views)
-        for (stack, view) in set.views {
-            var parameters: [String: ParameterValue] = [
-                "depth": .int(Int64(spec.layerCount)), "stack": .string(name),
-                "mountOptions": .string(Self.options(of: view, configuration)), "fs": .string(configuration.fs),
-            ]
-            parameters["mountMethod"] = .string(view.mountMethod)
-            try Footprint.record(probe: Self.name, view: view, workPath: stack.workPath, parameters: parameters, book: book)
+        try set.recordFootprints(probe: Self.name, book: book) { view in
+            ["depth": .int(Int64(spec.layerCount)), "stack": .string(name), "mountOptions": .string(options(of: view)),
+             "fs": .string(plan.fs), "mountMethod": .string(view.mountMethod)]
         }
     }
 
@@ -179,52 +174,48 @@ public struct LookupProbe {
         var position: Position
     }
 
-    private func baseParameters(_ view: any MergedView, cache: CacheState, depth: Int) -> [String: ParameterValue] {
-        var parameters: [String: ParameterValue] = [
-            "depth": .int(Int64(depth)), "cache": .string(cache.rawValue),
-            "mountMethod": .string(view.mountMethod), "mountOptions": .string(Self.options(of: view, configuration)),
-            "fs": .string(configuration.fs),
-        ]
-        if cache == .cold { parameters["coldMethod"] = .string(Self.coldMethod) }
-        return parameters
+    private func baseParameters(_ view: any MergedView, depth: Int) -> [String: ParameterValue] {
+        ["depth": .int(Int64(depth)), "mountMethod": .string(view.mountMethod), "mountOptions": .string(options(of: view))]
     }
 
-    private func measureLookups(_ views: Views, depth: Int, book: SampleBook, into fits: inout [FitKey: (x: [Double], y: [Double])]) throws {
-        let total = configuration.samples + configuration.warmup
-        for cache in configuration.caches {
-            for i in 0..<total {
-                for position in Position.allCases {
-                    let path = Self.path(position, deepLevels: configuration.deepLevels)
-                    let expectFound = position != .negative && position != .whiteout
-                    for (_, view) in views {
-                        try SignalTrap.check()
-                        let calls = ViewCalls(view)
-                        try prepare(cache) { _ = calls.statxOnly(path) }
-                        let start = MonotonicClock.now()
-                        let failure = calls.statxOnly(path)
-                        let elapsed = MonotonicClock.now() - start
-                        try verify(failure, expectFound: expectFound, path: path, view: view)
-                        guard i >= configuration.warmup else { continue }
-                        var parameters = baseParameters(view, cache: cache, depth: depth)
-                        parameters["position"] = .string(position.rawValue)
-                        if position == .deep { parameters["deepLevels"] = .int(Int64(configuration.deepLevels)) }
-                        let sampleKey = SampleBook.Key(probe: Self.name, backend: view.backend, metric: "stat",
-                                                       unit: "ns", parameters: parameters)
-                        book.record(Double(elapsed), for: sampleKey)
-                        if cache == .cold && view.backend == "fuse" && i == configuration.warmup {
-                            book.warn(Self.fuseColdNote, for: sampleKey)
-                        }
-                        let key = FitKey(backend: view.backend, mountOptions: Self.options(of: view, configuration), cache: cache, position: position)
-                        fits[key, default: ([], [])].x.append(Double(depth))
-                        fits[key, default: ([], [])].y.append(Double(elapsed))
-                    }
-                }
-                log.progress("lookup depth \(depth) \(cache.rawValue)", done: i + 1, of: total)
+    private func statKey(_ view: any MergedView, position: Position, depth: Int) -> SampleBook.Key {
+        var parameters = baseParameters(view, depth: depth)
+        parameters["position"] = .string(position.rawValue)
+        if position == .deep { parameters["deepLevels"] = .int(Int64(configuration.deepLevels)) }
+        return SampleBook.Key(probe: Self.name, backend: view.backend, metric: "stat", unit: "ns", parameters: parameters)
+    }
+
+    /// One `statx` of the name at `position`; its outcome (found, or ENOENT) is checked after.
+    private func statTrial(_ stack: LayerStack, _ view: any MergedView, position: Position, depth: Int) throws -> Trial {
+        let path = Self.path(position, deepLevels: configuration.deepLevels)
+        let expectFound = position != .negative && position != .whiteout
+        let calls = ViewCalls(view)
+        return Trial(
+            key: statKey(view, position: position, depth: depth), writes: false, quiescer: try sampler.quiescer(stack, view),
+            countsReads: true,
+            warm: { _ = calls.statxOnly(path) },
+            operation: { watch in watch.outcome = Int64(calls.statxOnly(path)?.rawValue ?? 0) },
+            verify: { watch in
+                try Self.verify(watch.outcome == 0 ? nil : Errno(rawValue: CInt(watch.outcome)), expectFound: expectFound, path: path, view: view)
+                return []
+            })
+    }
+
+    /// This depth's `stat` samples (of this repeat) for the fits, and the fuse note on cold ones.
+    private func collect(_ views: Views, depth: Int, cache: CacheState, book: SampleBook, into fits: inout [FitKey: (x: [Double], y: [Double])]) {
+        for (_, view) in views {
+            for position in Position.allCases {
+                let key = sampler.complete(statKey(view, position: position, depth: depth), cache, false)
+                let values = book.values(for: key, repeat: book.currentRepeat)
+                let fit = FitKey(backend: view.backend, mountOptions: options(of: view), cache: cache, position: position)
+                fits[fit, default: ([], [])].x += values.map { _ in Double(depth) }
+                fits[fit, default: ([], [])].y += values
+                if cache == .cold && view.backend == "fuse" && !values.isEmpty { book.warn(Self.fuseColdNote, for: key) }
             }
         }
     }
 
-    private func verify(_ failure: Errno?, expectFound: Bool, path: String, view: any MergedView) throws {
+    private static func verify(_ failure: Errno?, expectFound: Bool, path: String, view: any MergedView) throws {
         switch (failure, expectFound) {
         case (nil, true), (.noSuchFileOrDirectory?, false): return
         case (nil, false):
@@ -234,34 +225,27 @@ public struct LookupProbe {
         }
     }
 
-    private func measureReaddir(_ views: Views, path: String, width: Int, depth: Int, sweep: String, book: SampleBook) throws {
-        let total = configuration.samples + configuration.warmup
+    /// Open, count and close a merged directory of `width` entries in each of `depth` layers.
+    private func readdirTrial(_ stack: LayerStack, _ view: any MergedView, path: String, width: Int, depth: Int, sweep: String) throws -> Trial {
         let expected = width * depth
-        for cache in configuration.caches {
-            for i in 0..<total {
-                for (_, view) in views {
-                    try SignalTrap.check()
-                    try prepare(cache) { _ = try countEntries(view, path) }
-                    let start = MonotonicClock.now()
-                    let count = try countEntries(view, path)
-                    let elapsed = MonotonicClock.now() - start
-                    guard count == expected else {
-                        throw ProbeError.verificationFailed("\(view.backend): \(path) lists \(count) entries, expected \(width) × \(depth) layers = \(expected)")
-                    }
-                    guard i >= configuration.warmup else { continue }
-                    var parameters = baseParameters(view, cache: cache, depth: depth)
-                    parameters["width"] = .int(Int64(width))
-                    parameters["sweep"] = .string(sweep)
-                    book.record(Double(elapsed), for: .init(probe: Self.name, backend: view.backend, metric: "readdir",
-                                                            unit: "ns", parameters: parameters))
+        var parameters = baseParameters(view, depth: depth)
+        parameters["width"] = .int(Int64(width))
+        parameters["sweep"] = .string(sweep)
+        return Trial(
+            key: .init(probe: Self.name, backend: view.backend, metric: "readdir", unit: "ns", parameters: parameters),
+            writes: false, quiescer: try sampler.quiescer(stack, view),
+            warm: { _ = try Self.countEntries(view, path) },
+            operation: { watch in watch.outcome = Int64(try Self.countEntries(view, path)) },
+            verify: { watch in
+                guard watch.outcome == Int64(expected) else {
+                    throw ProbeError.verificationFailed("\(view.backend): \(path) lists \(watch.outcome) entries, expected \(width) × \(depth) layers = \(expected)")
                 }
-                log.progress("readdir \(sweep) \(sweep == "depth" ? depth : width) \(cache.rawValue)", done: i + 1, of: total)
-            }
-        }
+                return []
+            })
     }
 
     /// `open(O_DIRECTORY)`, count with `readdir(3)`, `close`: what one sample times.
-    private func countEntries(_ view: any MergedView, _ path: String) throws -> Int {
+    private static func countEntries(_ view: any MergedView, _ path: String) throws -> Int {
         let fd = try FileDescriptor.open(path, [.readOnly, .directory], relativeTo: view.root)
         let count: Int
         do { count = try fd.countEntries() } catch {
@@ -273,16 +257,8 @@ public struct LookupProbe {
     }
 
     /// The options a view was mounted with: its own (a ``MountVariantBackend``) or the configured ones.
-    static func options(of view: any MergedView, _ configuration: Configuration) -> String {
-        (view.requestedOptions ?? configuration.mountOptions).description
-    }
-
-    /// Warm: do the operation once so the dentries are cached. Cold: drop caches (twice).
-    private func prepare(_ cache: CacheState, warm: () throws -> Void) throws {
-        switch cache {
-        case .warm: try warm()
-        case .cold: try PageCache.drop()
-        }
+    func options(of view: any MergedView) -> String {
+        (view.requestedOptions ?? plan.mountOptions).description
     }
 
     /// One least-squares line of ns against depth per backend × cache × position.
@@ -294,7 +270,7 @@ public struct LookupProbe {
         }
         variants.sort { ($0.backend, $0.mountOptions) < ($1.backend, $1.mountOptions) }
         for (backend, mountOptions) in variants {
-            for cache in configuration.caches {
+            for cache in plan.caches {
                 for position in Position.allCases {
                     guard let points = fits[FitKey(backend: backend, mountOptions: mountOptions, cache: cache, position: position)],
                           points.x.count >= 3, Set(points.x).count >= 2 else { continue }
@@ -306,13 +282,19 @@ public struct LookupProbe {
                         "slopeLow": .double(fit.slopeCI.lower), "slopeHigh": .double(fit.slopeCI.upper),
                         "intercept": .double(fit.intercept), "rSquared": .double(fit.rSquared),
                         "points": .int(Int64(fit.n)),
-                        "mountOptions": .string(mountOptions), "fs": .string(configuration.fs),
+                        "mountOptions": .string(mountOptions),
                     ]
-                    if cache == .cold { parameters["coldMethod"] = .string(Self.coldMethod) }
+                    parameters = sampler.complete(parameters, cache, false)
                     book.record(fit.slope, for: .init(probe: Self.name, backend: backend, metric: "statSlope",
                                                       unit: "ns/layer", parameters: parameters))
                 }
             }
         }
+    }
+}
+
+extension LookupProbe: SamplingProbe {
+    public init(configuration: Configuration, backends: [any OverlayBackend], log: ProgressLog) {
+        self.init(configuration: configuration, sampler: Sampler(plan: configuration.sampling, backends: backends, log: log))
     }
 }

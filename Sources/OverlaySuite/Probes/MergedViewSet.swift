@@ -32,6 +32,28 @@ final class MergedViewSet {
         return (stack, view)
     }
 
+    /// One stack of `spec` and one view per backend, each in `<prefix>-<backend>-<index>`,
+    /// logging what is generated (`what`) and how each view was mounted.
+    func mountEach(
+        _ backends: [any OverlayBackend], spec: LayerStackSpec, prefix: String, what: String, options: OverlayMountOptions,
+        probe: String, mounts: inout [RunEnvironment.MountRecord]
+    ) throws {
+        for (index, backend) in backends.enumerated() {
+            log.info("generating \(what) for \(backend.identifier)")
+            let (_, view) = try mount(backend, spec: spec, in: "\(prefix)-\(backend.identifier)-\(index)", options: options,
+                                      probe: probe, mounts: &mounts)
+            log.info("mounted \(backend.identifier) by \(view.mountMethod): \(view.effectiveOptions)")
+        }
+    }
+
+    /// Records each view's upper and work footprint (``Footprint``) after its samples, with
+    /// `parameters(view)`.
+    func recordFootprints(probe: String, book: SampleBook, parameters: (any MergedView) -> [String: ParameterValue]) throws {
+        for (stack, view) in views {
+            try Footprint.record(probe: probe, view: view, workPath: stack.workPath, parameters: parameters(view), book: book)
+        }
+    }
+
     /// Unmounts every view, last mounted first.
     func unmountAll() {
         for entry in views.reversed() {

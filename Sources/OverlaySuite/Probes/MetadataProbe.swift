@@ -23,7 +23,7 @@ import OverlaySystem
 /// (bytes) and `upperInodes` (inodes) with `parameters.op` and `scope=op`. Overlay hard-links
 /// every whiteout to one shared inode, so after the first whiteout a new one adds no inode.
 /// After the samples, each view's whole upper and work directories are recorded (`scope=run`).
-/// Backends are interleaved sample by sample.
+/// Every round's trials (each operation and path depth on each backend) are shuffled.
 public struct MetadataProbe {
     public enum Operation: String, CaseIterable, Sendable {
         case unlink, rmdirMkdir, renameFile, renameDir, chmod, chown, createDeep
@@ -55,19 +55,13 @@ public struct MetadataProbe {
     }
 
     public struct Configuration: Sendable {
+        public var sampling = SamplingPlan()
         public var operations: [Operation] = Operation.allCases
-        public var samples: Int = 10
-        public var warmup: Int = 1
-        public var caches: [CacheState] = [.warm]
-        public var mountOptions: OverlayMountOptions = .defaults
         public var layers: Int = 1
         /// Size of the files `chmod`, `chown` and `renameFile` act on.
         public var fileSize: Int64 = 1 << 20
         /// Lower-only directory levels `createDeep` creates below.
         public var pathDepths: [Int] = MetadataProbe.defaultPathDepths
-        public var seed: UInt64 = 1
-        /// The backing filesystem's name, recorded as `parameters.fs`.
-        public var fs: String = BackingFilesystemKind.root.rawValue
         public init() {}
     }
 
@@ -79,14 +73,7 @@ public struct MetadataProbe {
     static let smallFile: Int64 = 4096
 
     public let configuration: Configuration
-    public let backends: [any OverlayBackend]
-    public let log: ProgressLog
-
-    public init(configuration: Configuration, backends: [any OverlayBackend], log: ProgressLog) {
-        self.configuration = configuration
-        self.backends = backends
-        self.log = log
-    }
+    let sampler: Sampler
 
     // MARK: - Names
 
@@ -109,7 +96,7 @@ public struct MetadataProbe {
 
     func stackSpec() -> LayerStackSpec {
         var files: [FileSpec] = []
-        let count = configuration.samples + configuration.warmup
+        let count = plan.rounds
         for operation in configuration.operations {
             for i in 0..<count {
                 switch operation {
@@ -125,12 +112,12 @@ public struct MetadataProbe {
                 }
             }
         }
-        return LayerStackSpec(layerCount: configuration.layers, seed: configuration.seed, files: files)
+        return LayerStackSpec(layerCount: configuration.layers, seed: plan.seed, files: files)
     }
 
     /// Bytes of disk the run needs: every stack, its copy-ups, and a flattened copy for plain.
     public func estimatedBytes() -> Int64 {
-        LayerStackBuilder(spec: stackSpec()).estimatedBytes * 2 * Int64(backends.count * configuration.caches.count)
+        LayerStackBuilder(spec: stackSpec()).estimatedBytes * 2 * Int64(sampler.backends.count * plan.caches.count)
     }
 
     // MARK: - Running
@@ -138,26 +125,28 @@ public struct MetadataProbe {
     typealias Views = [(stack: LayerStack, view: any MergedView)]
 
     public func run(in runDirectory: String, book: SampleBook, mounts: inout [RunEnvironment.MountRecord]) throws {
-        if configuration.caches.contains(.cold) && !PageCache.canDrop {
-            throw ProbeError.unsupported("--cache cold needs a writable \(PageCache.dropCachesPath) (root)")
-        }
-        for cache in configuration.caches {
+        try sampler.checkCapabilities()
+        for cache in plan.caches {
             try SignalTrap.check()
             let set = MergedViewSet(log: log)
             defer { set.unmountAll() }
-            for (index, backend) in backends.enumerated() {
-                let directory = runDirectory + "/metadata-\(cache.rawValue)-\(backend.identifier)-\(index)"
-                log.info("generating \(configuration.operations.count) operations × \(configuration.samples + configuration.warmup) samples for \(backend.identifier) (\(cache.rawValue))")
-                let (_, view) = try set.mount(backend, spec: stackSpec(), in: directory, options: configuration.mountOptions,
-                                              probe: Self.name, mounts: &mounts)
-                log.info("mounted \(backend.identifier) by \(view.mountMethod): \(view.effectiveOptions)")
-                try prime(view)
+            try set.mountEach(sampler.backends, spec: stackSpec(), prefix: runDirectory + "/metadata-\(cache.rawValue)",
+                              what: "\(configuration.operations.count) operations × \(plan.rounds) samples (\(cache.rawValue))",
+                              options: plan.mountOptions, probe: Self.name, mounts: &mounts)
+            for (_, view) in set.views { try prime(view) }
+            try sampler.run("metadata", cache: cache, book: book) { round in
+                var trials: [Trial] = []
+                for operation in configuration.operations {
+                    for depth in operation == .createDeep ? configuration.pathDepths : [0] {
+                        for (stack, view) in set.views {
+                            let sample = Sample(probe: self, stack: stack, view: view, index: round, pathDepth: depth)
+                            trials.append(try sample.trial(operation))
+                        }
+                    }
+                }
+                return trials
             }
-            try measure(set.views, cache: cache, book: book)
-            for (stack, view) in set.views {
-                try Footprint.record(probe: Self.name, view: view, workPath: stack.workPath,
-                                     parameters: baseParameters(view, cache: cache), book: book)
-            }
+            try set.recordFootprints(probe: Self.name, book: book) { sampler.complete(baseParameters($0), cache, true) }
         }
     }
 
@@ -176,55 +165,22 @@ public struct MetadataProbe {
     }
 
     private func options(of view: any MergedView) -> OverlayMountOptions {
-        view.requestedOptions ?? configuration.mountOptions
+        view.requestedOptions ?? plan.mountOptions
     }
 
-    private func baseParameters(_ view: any MergedView, cache: CacheState) -> [String: ParameterValue] {
+    private func baseParameters(_ view: any MergedView) -> [String: ParameterValue] {
         [
-            "cache": .string(cache.rawValue), "mountOptions": .string(options(of: view).description),
+            "mountOptions": .string(options(of: view).description),
             "mountMethod": .string(view.mountMethod), "layers": .int(Int64(configuration.layers)),
-            "fs": .string(configuration.fs),
         ]
-    }
-
-    private func measure(_ views: Views, cache: CacheState, book: SampleBook) throws {
-        let total = configuration.samples + configuration.warmup
-        for i in 0..<total {
-            for operation in configuration.operations {
-                let depths = operation == .createDeep ? configuration.pathDepths : [0]
-                for depth in depths {
-                    for (stack, view) in views {
-                        try SignalTrap.check()
-                        let sample = Sample(probe: self, stack: stack, view: view, cache: cache, index: i, pathDepth: depth)
-                        let result = try sample.run(operation)
-                        guard i >= configuration.warmup else { continue }
-                        var parameters = baseParameters(view, cache: cache)
-                        parameters.merge(result.parameters) { $1 }
-                        for (metric, elapsed) in result.times {
-                            book.record(Double(elapsed), for: .init(probe: Self.name, backend: view.backend, metric: metric,
-                                                                    unit: "ns", parameters: parameters))
-                        }
-                        parameters["op"] = .string(operation.rawValue)
-                        parameters["scope"] = "op"
-                        book.record(Double(result.upper.bytes), for: .init(probe: Self.name, backend: view.backend,
-                                                                           metric: "upperBytes", unit: "bytes", parameters: parameters))
-                        book.record(Double(result.upper.inodes), for: .init(probe: Self.name, backend: view.backend,
-                                                                            metric: "upperInodes", unit: "inodes", parameters: parameters))
-                    }
-                }
-            }
-            log.progress("metadata \(cache.rawValue)", done: i + 1, of: total)
-        }
     }
 
     // MARK: - One sample
 
-    /// What one sample measured: the timed calls by metric, extra parameters, and the change to
-    /// the operation's upper subtree.
+    /// What one sample measured: the timed calls by metric, and extra parameters.
     struct SampleResult {
         var times: [(String, UInt64)] = []
         var parameters: [String: ParameterValue] = [:]
-        var upper = Footprint()
     }
 
     /// How a backend shows whiteouts and opaque directories in its upper directory.
@@ -245,11 +201,15 @@ public struct MetadataProbe {
         }
     }
 
+    /// The upper footprint of an operation's subtree before its sample.
+    final class Before {
+        var footprint = Footprint()
+    }
+
     struct Sample {
         let probe: MetadataProbe
         let stack: LayerStack
         let view: any MergedView
-        let cache: CacheState
         let index: Int
         let pathDepth: Int
 
@@ -258,77 +218,117 @@ public struct MetadataProbe {
         var options: OverlayMountOptions { probe.options(of: view) }
         var cwd: FileDescriptor { .currentWorkingDirectory }
 
-        func run(_ operation: Operation) throws -> SampleResult {
+        /// The operation's trial: its set-up measures the subtree's footprint first, its check
+        /// records the timed calls (under parameters only the check knows, such as `outcome`)
+        /// and the change to the subtree.
+        func trial(_ operation: Operation) throws -> Trial {
             let subtree = view.upperPath + "/" + operation.directory(pathDepth: pathDepth)
-            let before = try Footprint.measure(subtree)
-            var result: SampleResult
+            let before = Before()
+            let calls = calls
+            let (setUp, warm, timed) = steps(operation)
+            return Trial(
+                key: nil, writes: true, quiescer: try probe.sampler.quiescer(stack, view),
+                setUp: {
+                    before.footprint = try Footprint.measure(subtree)
+                    try setUp(calls)
+                },
+                warm: { _ = try calls.status(warm) },
+                operation: { watch in try timed(calls, &watch) },
+                verify: { watch in
+                    let result = try verify(operation, watch)
+                    let upper = try Footprint.measure(subtree) - before.footprint
+                    var parameters = probe.baseParameters(view)
+                    parameters.merge(result.parameters) { $1 }
+                    var readings = result.times.map { metric, elapsed in
+                        Reading(key: .init(probe: MetadataProbe.name, backend: view.backend, metric: metric, unit: "ns",
+                                           parameters: parameters), value: Double(elapsed))
+                    }
+                    parameters["op"] = .string(operation.rawValue)
+                    parameters["scope"] = "op"
+                    readings.append(Reading(key: .init(probe: MetadataProbe.name, backend: view.backend, metric: "upperBytes",
+                                                       unit: "bytes", parameters: parameters), value: Double(upper.bytes)))
+                    readings.append(Reading(key: .init(probe: MetadataProbe.name, backend: view.backend, metric: "upperInodes",
+                                                       unit: "inodes", parameters: parameters), value: Double(upper.inodes)))
+                    return readings
+                })
+        }
+
+        /// The operation's untimed set-up, the name a warm cache looks up, and the timed calls.
+        private func steps(_ operation: Operation) -> (
+            setUp: (ViewCalls) throws -> Void, warm: String, timed: (ViewCalls, inout Stopwatch) throws -> Void
+        ) {
+            let index = index
             switch operation {
-            case .unlink: result = try unlink()
-            case .rmdirMkdir: result = try rmdirMkdir()
-            case .renameFile: result = try renameFile()
-            case .renameDir: result = try renameDir()
-            case .chmod, .chown: result = try changeAttributes(operation)
-            case .createDeep: result = try createDeep()
+            case .unlink:
+                let path = MetadataProbe.file(.unlink, index)
+                return ({ _ in }, path, { calls, _ in try calls.unlink(path) })
+            case .rmdirMkdir:
+                let path = MetadataProbe.directory(.rmdirMkdir, index)
+                // rm -r's order: the directory's lower file goes first (a whiteout inside it).
+                return ({ calls in try calls.unlink(path + "/x") }, path, { calls, watch in
+                    try calls.removeDirectory(path)
+                    watch.lap("rmdir")
+                    try calls.makeDirectory(path)
+                    watch.lap("mkdir")
+                })
+            case .renameFile:
+                let from = MetadataProbe.file(.renameFile, index), to = MetadataProbe.renamed(.renameFile, index)
+                return ({ _ in }, from, { calls, _ in try calls.rename(from, to: to) })
+            case .renameDir:
+                let from = MetadataProbe.directory(.renameDir, index), to = MetadataProbe.renamed(.renameDir, index)
+                return ({ _ in }, from, { calls, watch in
+                    do { try calls.rename(from, to: to) } catch {
+                        guard let failure = error as? SystemError else { throw error }
+                        watch.outcome = Int64(failure.errno.rawValue)
+                    }
+                })
+            case .chmod:
+                let path = MetadataProbe.file(.chmod, index)
+                return ({ _ in }, path, { calls, _ in try calls.changeMode(path, permissions: MetadataProbe.permissions) })
+            case .chown:
+                let path = MetadataProbe.file(.chown, index)
+                return ({ _ in }, path, { calls, _ in try calls.changeOwner(path, uid: MetadataProbe.owner, gid: MetadataProbe.owner) })
+            case .createDeep:
+                let directory = MetadataProbe.deepDirectory(depth: pathDepth, index: index)
+                return ({ _ in }, directory, { calls, watch in
+                    watch.outcome = Int64(try calls.open(directory + "/new", [.writeOnly, .create, .exclusive], mode: 0o644).rawValue)
+                })
             }
-            result.upper = try Footprint.measure(subtree) - before
-            return result
         }
 
-        /// Warm: look the name up once so its dentries are cached. Cold: drop caches (twice).
-        private func prepare(_ path: String) throws {
-            switch cache {
-            case .warm: _ = try calls.status(path)
-            case .cold: try PageCache.drop()
+        /// Checks what the timed calls did, and names what to record.
+        private func verify(_ operation: Operation, _ watch: Stopwatch) throws -> SampleResult {
+            let elapsed = watch.elapsed
+            switch operation {
+            case .unlink:
+                try verifyWhiteout(MetadataProbe.file(.unlink, index))
+                return SampleResult(times: [("unlink", elapsed)])
+            case .rmdirMkdir:
+                try verifyOpaque(MetadataProbe.directory(.rmdirMkdir, index), hiding: "x")
+                return SampleResult(times: [("rmdir", watch.laps(named: "rmdir")[0]), ("mkdir", watch.laps(named: "mkdir")[0]),
+                                            ("rmdirMkdir", elapsed)])
+            case .renameFile:
+                let from = MetadataProbe.file(.renameFile, index), to = MetadataProbe.renamed(.renameFile, index)
+                try verifyWhiteout(from)
+                let outcome = try verifyCopy(to, lower: from, size: probe.configuration.fileSize)
+                return SampleResult(times: [("renameFile", elapsed)],
+                                    parameters: ["fileSize": .int(probe.configuration.fileSize), "copyUp": .string(outcome.rawValue)])
+            case .renameDir:
+                return try verifyRenamedDirectory(failure: watch.outcome == 0 ? nil : Errno(rawValue: CInt(watch.outcome)), elapsed: elapsed)
+            case .chmod, .chown:
+                return try verifyAttributes(operation, elapsed: elapsed)
+            case .createDeep:
+                let path = MetadataProbe.deepDirectory(depth: pathDepth, index: index) + "/new"
+                try FileDescriptor(rawValue: CInt(watch.outcome)).closeChecked(path: path)
+                guard (try? cwd.status(of: view.upperPath + "/" + path))?.type == .regular else {
+                    throw ProbeError.verificationFailed("\(view.backend): \(path) is not in upper after creating it")
+                }
+                return SampleResult(times: [("createDeep", elapsed)], parameters: ["pathDepth": .int(Int64(pathDepth))])
             }
         }
 
-        private func unlink() throws -> SampleResult {
-            let path = MetadataProbe.file(.unlink, index)
-            let calls = calls
-            try prepare(path)
-            let start = MonotonicClock.now()
-            try calls.unlink(path)
-            let elapsed = MonotonicClock.now() - start
-            try verifyWhiteout(path)
-            return SampleResult(times: [("unlink", elapsed)])
-        }
-
-        private func rmdirMkdir() throws -> SampleResult {
-            let path = MetadataProbe.directory(.rmdirMkdir, index)
-            let calls = calls
-            // rm -r's order: the directory's lower file goes first (a whiteout inside it).
-            try calls.unlink(path + "/x")
-            try prepare(path)
-            let start = MonotonicClock.now()
-            try calls.removeDirectory(path)
-            let middle = MonotonicClock.now()
-            try calls.makeDirectory(path)
-            let end = MonotonicClock.now()
-            try verifyOpaque(path, hiding: "x")
-            return SampleResult(times: [("rmdir", middle - start), ("mkdir", end - middle), ("rmdirMkdir", end - start)])
-        }
-
-        private func renameFile() throws -> SampleResult {
-            let from = MetadataProbe.file(.renameFile, index), to = MetadataProbe.renamed(.renameFile, index)
-            let calls = calls
-            try prepare(from)
-            let start = MonotonicClock.now()
-            try calls.rename(from, to: to)
-            let elapsed = MonotonicClock.now() - start
-            try verifyWhiteout(from)
-            let outcome = try verifyCopy(to, lower: from, size: probe.configuration.fileSize)
-            return SampleResult(times: [("renameFile", elapsed)],
-                                parameters: ["fileSize": .int(probe.configuration.fileSize), "copyUp": .string(outcome.rawValue)])
-        }
-
-        private func renameDir() throws -> SampleResult {
+        private func verifyRenamedDirectory(failure: Errno?, elapsed: UInt64) throws -> SampleResult {
             let from = MetadataProbe.directory(.renameDir, index), to = MetadataProbe.renamed(.renameDir, index)
-            let calls = calls
-            try prepare(from)
-            var failure: Errno?
-            let start = MonotonicClock.now()
-            do { try calls.rename(from, to: to) } catch { failure = error.errno }
-            let elapsed = MonotonicClock.now() - start
             switch failure {
             case nil:
                 try expectAbsent(from)
@@ -350,17 +350,8 @@ public struct MetadataProbe {
             return SampleResult(times: [("renameDir", elapsed)], parameters: ["outcome": .string(failure?.name ?? "ok")])
         }
 
-        private func changeAttributes(_ operation: Operation) throws -> SampleResult {
+        private func verifyAttributes(_ operation: Operation, elapsed: UInt64) throws -> SampleResult {
             let path = MetadataProbe.file(operation, index)
-            let calls = calls
-            try prepare(path)
-            let start = MonotonicClock.now()
-            if operation == .chmod {
-                try calls.changeMode(path, permissions: MetadataProbe.permissions)
-            } else {
-                try calls.changeOwner(path, uid: MetadataProbe.owner, gid: MetadataProbe.owner)
-            }
-            let elapsed = MonotonicClock.now() - start
             let status = try calls.status(path)
             let changed = operation == .chmod
                 ? status.permissions == MetadataProbe.permissions
@@ -371,21 +362,6 @@ public struct MetadataProbe {
             let outcome = try verifyCopy(path, lower: path, size: probe.configuration.fileSize)
             return SampleResult(times: [(operation.rawValue, elapsed)],
                                 parameters: ["fileSize": .int(probe.configuration.fileSize), "copyUp": .string(outcome.rawValue)])
-        }
-
-        private func createDeep() throws -> SampleResult {
-            let directory = MetadataProbe.deepDirectory(depth: pathDepth, index: index)
-            let path = directory + "/new"
-            let calls = calls
-            try prepare(directory)
-            let start = MonotonicClock.now()
-            let fd = try calls.open(path, [.writeOnly, .create, .exclusive], mode: 0o644)
-            let elapsed = MonotonicClock.now() - start
-            try fd.closeChecked(path: path)
-            guard (try? cwd.status(of: view.upperPath + "/" + path))?.type == .regular else {
-                throw ProbeError.verificationFailed("\(view.backend): \(path) is not in upper after creating it")
-            }
-            return SampleResult(times: [("createDeep", elapsed)], parameters: ["pathDepth": .int(Int64(pathDepth))])
         }
 
         // MARK: Verification
@@ -465,4 +441,10 @@ enum OverlayAttributes {
     }
 
     static func has(_ name: String, at path: String) -> Bool { value(name, at: path) != nil }
+}
+
+extension MetadataProbe: SamplingProbe {
+    public init(configuration: Configuration, backends: [any OverlayBackend], log: ProgressLog) {
+        self.init(configuration: configuration, sampler: Sampler(plan: configuration.sampling, backends: backends, log: log))
+    }
 }

@@ -15,19 +15,15 @@ import OverlaySystem
 /// - `randomReadPercentiles` (ns): the same reads as a ``LatencyHistogram``: its samples are the
 ///   values at the percentiles listed in the `percentiles` parameter, not repetitions;
 /// - `sequentialRead` (GB/s): the whole file with 1 MiB `pread`s (the open is not timed).
-/// Views are interleaved sample by sample.
+/// The plain file is the control of the overlay places: the same bytes with no overlay, sampled in
+/// the same rounds; its measurements carry `role=control`, the others `control=place=plain`.
+/// Every round's trials (each metric in each place) are shuffled.
 public struct ReadProbe {
     public struct Configuration: Sendable {
+        public var sampling = SamplingPlan()
         public var size: Int64 = 64 << 20
         public var depth: Int = 4
-        public var samples: Int = 10
-        public var warmup: Int = 1
-        public var caches: [CacheState] = [.warm]
         public var randomReads: Int = 256
-        public var mountOptions: OverlayMountOptions = .defaults
-        public var seed: UInt64 = 1
-        /// The backing filesystem's name, recorded as `parameters.fs`.
-        public var fs: String = BackingFilesystemKind.root.rawValue
         public init() {}
     }
 
@@ -41,14 +37,7 @@ public struct ReadProbe {
     static let sequentialBuffer = 1 << 20
 
     public let configuration: Configuration
-    public let backends: [any OverlayBackend]
-    public let log: ProgressLog
-
-    public init(configuration: Configuration, backends: [any OverlayBackend], log: ProgressLog) {
-        self.configuration = configuration
-        self.backends = backends
-        self.log = log
-    }
+    let sampler: Sampler
 
     /// The places a backend is measured in.
     static func places(for backend: any OverlayBackend) -> [Place] {
@@ -56,13 +45,13 @@ public struct ReadProbe {
     }
 
     func stackSpec() -> LayerStackSpec {
-        LayerStackSpec(layerCount: configuration.depth, seed: configuration.seed,
+        LayerStackSpec(layerCount: configuration.depth, seed: plan.seed,
                        files: [FileSpec(path: Self.fileName, size: configuration.size, layer: configuration.depth - 1)])
     }
 
     /// Bytes of disk the run needs: each stack, plus its copy-up or flattened copy.
     public func estimatedBytes() -> Int64 {
-        let views = backends.reduce(0) { $0 + Self.places(for: $1).count }
+        let views = sampler.backends.reduce(0) { $0 + Self.places(for: $1).count }
         return LayerStackBuilder(spec: stackSpec()).estimatedBytes * Int64(views)
     }
 
@@ -73,35 +62,30 @@ public struct ReadProbe {
     }
 
     public func run(in runDirectory: String, book: SampleBook, mounts: inout [RunEnvironment.MountRecord]) throws {
-        if configuration.caches.contains(.cold) && !PageCache.canDrop {
-            throw ProbeError.unsupported("--cache cold needs a writable \(PageCache.dropCachesPath) (root)")
-        }
+        try sampler.checkCapabilities()
         guard configuration.size >= Int64(Self.blockSize) else {
             throw ProbeError.invalidArgument("size", "must be at least \(Self.blockSize) bytes")
         }
         let set = MergedViewSet(log: log)
         defer { set.unmountAll() }
         var views: [PlacedView] = []
-        for (index, backend) in backends.enumerated() {
+        for (index, backend) in sampler.backends.enumerated() {
             for place in Self.places(for: backend) {
                 try SignalTrap.check()
                 let directory = runDirectory + "/read-\(place.rawValue)-\(backend.identifier)-\(index)"
                 log.info("generating \(ByteCount.format(configuration.size)) in layer \(configuration.depth - 1) of \(configuration.depth) for \(backend.identifier) (\(place.rawValue))")
-                let (stack, view) = try set.mount(backend, spec: stackSpec(), in: directory, options: configuration.mountOptions,
+                let (stack, view) = try set.mount(backend, spec: stackSpec(), in: directory, options: plan.mountOptions,
                                                   probe: Self.name, mounts: &mounts)
                 views.append(PlacedView(place: place, stack: stack, view: view))
                 if place == .upper { try copyUp(stack: stack, view: view) }
                 try verifyContent(stack: stack, view: view)
             }
         }
-        for cache in configuration.caches { try measure(views, cache: cache, book: book) }
-        for entry in views {
-            let parameters: [String: ParameterValue] = [
-                "place": .string(entry.place.rawValue), "size": .int(configuration.size), "depth": .int(Int64(configuration.depth)),
-                "mountOptions": .string((entry.view.requestedOptions ?? configuration.mountOptions).description),
-                "fs": .string(configuration.fs),
-            ]
-            try Footprint.record(probe: Self.name, view: entry.view, workPath: entry.stack.workPath, parameters: parameters, book: book)
+        for cache in plan.caches { try measure(views, cache: cache, book: book) }
+        try set.recordFootprints(probe: Self.name, book: book) { view in
+            let place = views.first { $0.view === view }?.place ?? .lower
+            return ["place": .string(place.rawValue), "size": .int(configuration.size), "depth": .int(Int64(configuration.depth)),
+                    "mountOptions": .string((view.requestedOptions ?? plan.mountOptions).description), "fs": .string(plan.fs)]
         }
     }
 
@@ -130,119 +114,116 @@ public struct ReadProbe {
         }
     }
 
-    private func key(_ entry: PlacedView, _ metric: String, unit: String, cache: CacheState) -> SampleBook.Key {
+    private func key(_ entry: PlacedView, _ metric: String, unit: String) -> SampleBook.Key {
         var parameters: [String: ParameterValue] = [
-            "place": .string(entry.place.rawValue), "cache": .string(cache.rawValue),
+            "place": .string(entry.place.rawValue),
             "size": .int(configuration.size), "depth": .int(Int64(configuration.depth)),
             "mountMethod": .string(entry.view.mountMethod),
-            "mountOptions": .string((entry.view.requestedOptions ?? configuration.mountOptions).description),
-            "fs": .string(configuration.fs),
+            "mountOptions": .string((entry.view.requestedOptions ?? plan.mountOptions).description),
         ]
-        if cache == .cold { parameters["coldMethod"] = .string(LookupProbe.coldMethod) }
+        if entry.place == .plain { parameters["role"] = "control" } else { parameters["control"] = "place=plain" }
         if metric.hasPrefix("randomRead") { parameters["blockSize"] = .int(Int64(Self.blockSize)) }
         if metric == "sequentialRead" { parameters["bufferSize"] = .int(Int64(Self.sequentialBuffer)) }
         return SampleBook.Key(probe: Self.name, backend: entry.view.backend, metric: metric, unit: unit, parameters: parameters)
     }
 
+    /// Every round: four trials per place (open; open, 4 KiB, close; random 4 KiB reads;
+    /// the whole file sequentially), shuffled.
     private func measure(_ views: [PlacedView], cache: CacheState, book: SampleBook) throws {
-        let total = configuration.samples + configuration.warmup
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.sequentialBuffer, alignment: 4096)
         defer { buffer.deallocate() }
         let block = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Self.blockSize])
         var histograms = Array(repeating: LatencyHistogram(), count: views.count)
-        var random = SplitMix64(seed: configuration.seed ^ 0x5eed_0f_4ead)
+        var random = SplitMix64(seed: plan.seed ^ 0x5eed_0f_4ead)
         let blocks = UInt64(configuration.size / Int64(Self.blockSize))
-        for i in 0..<total {
-            let recording = i >= configuration.warmup
+        let size = configuration.size
+        let name = Self.fileName
+        try sampler.run("read", cache: cache, book: book) { round in
             let offsets = (0..<configuration.randomReads).map { _ in Int64(random.next() % blocks) * Int64(Self.blockSize) }
-            for (index, entry) in views.enumerated() {
+            return try views.enumerated().flatMap { index, entry -> [Trial] in
                 let view = entry.view
-                try SignalTrap.check()
-
-                // open alone
-                try prepare(cache, view, buffer)
-                var start = MonotonicClock.now()
-                var fd = try view.open(Self.fileName, .readOnly, mode: 0)
-                var elapsed = MonotonicClock.now() - start
-                try fd.closeChecked(path: Self.fileName)
-                if recording { book.record(Double(elapsed), for: key(entry, "open", unit: "ns", cache: cache)) }
-
-                // open, first 4 KiB, close
-                try prepare(cache, view, buffer)
-                start = MonotonicClock.now()
-                fd = try view.open(Self.fileName, .readOnly, mode: 0)
-                _ = try fd.pread(into: block, at: 0)
-                try fd.closeChecked(path: Self.fileName)
-                elapsed = MonotonicClock.now() - start
-                if recording { book.record(Double(elapsed), for: key(entry, "firstByte", unit: "ns", cache: cache)) }
-
-                // random 4 KiB preads
-                try prepare(cache, view, buffer)
-                fd = try view.open(Self.fileName, .readOnly, mode: 0)
-                try? fd.advise(.random)
-                var latencies: [UInt64] = []
-                latencies.reserveCapacity(offsets.count)
-                do {
-                    for offset in offsets {
-                        let begin = MonotonicClock.now()
-                        let n = try fd.pread(into: block, at: offset)
-                        latencies.append(MonotonicClock.now() - begin)
-                        if n != Self.blockSize { throw ProbeError.verificationFailed("\(view.backend): short read of \(n) bytes at \(offset)") }
-                    }
-                } catch {
-                    fd.closeIgnoringErrors()
-                    throw error
-                }
-                try fd.closeChecked(path: Self.fileName)
-                if recording {
-                    let randomKey = key(entry, "randomRead", unit: "ns", cache: cache)
-                    for latency in latencies {
-                        book.record(Double(latency), for: randomKey)
-                        histograms[index].record(latency)
-                    }
-                }
-
-                // sequential throughput
-                try prepare(cache, view, buffer)
-                fd = try view.open(Self.fileName, .readOnly, mode: 0)
-                var bytesRead: Int64 = 0
-                start = MonotonicClock.now()
-                do {
-                    while case let n = try fd.pread(into: buffer, at: bytesRead), n > 0 { bytesRead += Int64(n) }
-                } catch {
-                    fd.closeIgnoringErrors()
-                    throw error
-                }
-                elapsed = MonotonicClock.now() - start
-                try fd.closeChecked(path: Self.fileName)
-                guard bytesRead == configuration.size else {
-                    throw ProbeError.verificationFailed("\(view.backend): read \(bytesRead) bytes of \(configuration.size)")
-                }
-                if recording {
-                    book.record(Double(bytesRead) / Double(max(elapsed, 1)),
-                                for: key(entry, "sequentialRead", unit: "GB/s", cache: cache))
-                }
+                let quiescer = try sampler.quiescer(entry.stack, view)
+                let warm = { try Self.readThrough(view, buffer) }
+                let randomKey = key(entry, "randomRead", unit: "ns")
+                return [
+                    Trial(key: key(entry, "open", unit: "ns"), writes: false, quiescer: quiescer, warm: warm,
+                          operation: { watch in watch.outcome = Int64(try view.open(name, .readOnly, mode: 0).rawValue) },
+                          verify: { watch in
+                              try FileDescriptor(rawValue: CInt(watch.outcome)).closeChecked(path: name)
+                              return []
+                          }),
+                    Trial(key: key(entry, "firstByte", unit: "ns"), writes: false, quiescer: quiescer, warm: warm,
+                          operation: { _ in
+                              let fd = try view.open(name, .readOnly, mode: 0)
+                              _ = try fd.pread(into: block, at: 0)
+                              try fd.closeChecked(path: name)
+                          }),
+                    Trial(key: nil, writes: false, quiescer: quiescer, warm: warm,
+                          operation: { watch in
+                              let fd = try view.open(name, .readOnly, mode: 0)
+                              try? fd.advise(.random)
+                              do {
+                                  for offset in offsets {
+                                      let begin = MonotonicClock.now()
+                                      let n = try fd.pread(into: block, at: offset)
+                                      watch.record("randomRead", MonotonicClock.now() - begin)
+                                      if n != Self.blockSize { throw ProbeError.verificationFailed("\(view.backend): short read of \(n) bytes at \(offset)") }
+                                  }
+                              } catch {
+                                  fd.closeIgnoringErrors()
+                                  throw error
+                              }
+                              try fd.closeChecked(path: name)
+                          },
+                          verify: { watch in
+                              let latencies = watch.laps(named: "randomRead")
+                              if round >= plan.warmup { for latency in latencies { histograms[index].record(latency) } }
+                              return latencies.map { Reading(key: randomKey, value: Double($0)) }
+                          }),
+                    Trial(key: nil, writes: false, quiescer: quiescer, warm: warm,
+                          operation: { watch in
+                              let fd = try view.open(name, .readOnly, mode: 0)
+                              let begin = MonotonicClock.now()
+                              var bytesRead: Int64 = 0
+                              do {
+                                  while case let n = try fd.pread(into: buffer, at: bytesRead), n > 0 { bytesRead += Int64(n) }
+                              } catch {
+                                  fd.closeIgnoringErrors()
+                                  throw error
+                              }
+                              watch.record("sequentialRead", MonotonicClock.now() - begin)
+                              watch.outcome = bytesRead
+                              try fd.closeChecked(path: name)
+                          },
+                          verify: { watch in
+                              guard watch.outcome == size else {
+                                  throw ProbeError.verificationFailed("\(view.backend): read \(watch.outcome) bytes of \(size)")
+                              }
+                              let elapsed = watch.laps(named: "sequentialRead").first ?? 1
+                              return [Reading(key: key(entry, "sequentialRead", unit: "GB/s"), value: Double(size) / Double(max(elapsed, 1)))]
+                          }),
+                ]
             }
-            log.progress("read \(cache.rawValue)", done: i + 1, of: total)
         }
         for (index, entry) in views.enumerated() where histograms[index].count > 0 {
-            var histogramKey = key(entry, "randomReadPercentiles", unit: "ns", cache: cache)
+            var histogramKey = sampler.complete(key(entry, "randomReadPercentiles", unit: "ns"), cache, false)
             histogramKey.parameters["percentiles"] = .string(LatencyHistogram.standardPercentiles.map { "\($0)" }.joined(separator: ","))
             histogramKey.parameters["operations"] = .int(Int64(histograms[index].count))
             for point in histograms[index].percentiles { book.record(point.value, for: histogramKey) }
         }
     }
 
-    /// Warm: read the whole file through the view. Cold: drop caches (twice).
-    private func prepare(_ cache: CacheState, _ view: any MergedView, _ buffer: UnsafeMutableRawBufferPointer) throws {
-        switch cache {
-        case .cold:
-            try PageCache.drop()
-        case .warm:
-            let fd = try view.open(Self.fileName, .readOnly, mode: 0)
-            defer { fd.closeIgnoringErrors() }
-            var offset: Int64 = 0
-            while case let n = try fd.pread(into: buffer, at: offset), n > 0 { offset += Int64(n) }
-        }
+    /// Warm: the whole file read through the view.
+    private static func readThrough(_ view: any MergedView, _ buffer: UnsafeMutableRawBufferPointer) throws {
+        let fd = try view.open(Self.fileName, .readOnly, mode: 0)
+        defer { fd.closeIgnoringErrors() }
+        var offset: Int64 = 0
+        while case let n = try fd.pread(into: buffer, at: offset), n > 0 { offset += Int64(n) }
+    }
+}
+
+extension ReadProbe: SamplingProbe {
+    public init(configuration: Configuration, backends: [any OverlayBackend], log: ProgressLog) {
+        self.init(configuration: configuration, sampler: Sampler(plan: configuration.sampling, backends: backends, log: log))
     }
 }

@@ -300,7 +300,9 @@ public struct Comparison: Sendable, Encodable {
     }
 
     /// The run-to-run σ of ln(p50) a side measured between repeats (`--repeat`), nil if it did not.
-    static func runEffect(_ measurement: Measurement) -> Double? { nil }
+    static func runEffect(_ measurement: Measurement) -> Double? {
+        measurement.repeatSpread?.cv.map { Foundation.log(1 + $0) }
+    }
 
     // MARK: - Environments
 

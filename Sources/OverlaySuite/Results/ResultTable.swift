@@ -27,11 +27,16 @@ public enum ResultTable {
     private static func table(_ measurements: [Measurement], constantsLine: Bool) -> String {
         // Under a title line the probe column would repeat the title on every row.
         let parameterNames = orderedParameterNames(measurements)
+        let showsSpread = measurements.contains { $0.repeatSpread != nil }
+        let showsInterval = measurements.contains { $0.interval != nil }
         let leading = constantsLine ? ["backend", "metric"] : ["probe", "backend", "metric"]
         let header = leading + parameterNames + ["n", "p50", "p90", "p99", "min", "max"]
+            + (showsInterval ? ["95% CI"] : []) + (showsSpread ? ["cv"] : [])
         let rows = measurements.map { m in
             (constantsLine ? [] : [m.probe]) + [m.backend, m.metric]
                 + parameterNames.map { name in m.parameters[name].map { format(parameter: name, $0) } ?? "" } + figures(m)
+                + (showsInterval ? [m.interval.map { format(value: $0.lower, unit: m.unit) + "–" + format(value: $0.upper, unit: m.unit) } ?? ""] : [])
+                + (showsSpread ? [m.repeatSpread.map(spread) ?? ""] : [])
         }
         let leftAligned = leading.count + parameterNames.count
         let widths = header.indices.map { column in ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0 }
@@ -71,6 +76,12 @@ public enum ResultTable {
         guard case .string(let text)? = m.parameters["percentiles"] else { return nil }
         let levels = text.split(separator: ",").compactMap { Double($0) }
         return levels.count == m.samples.count ? levels : nil
+    }
+
+    /// `4.2%`, or `12.9% !` above ``SampleBook/repeatSpreadLimit`` (the result carries a warning).
+    static func spread(_ spread: RepeatSpread) -> String {
+        guard let cv = spread.cv else { return "-" }
+        return String(format: "%.1f%%", cv * 100) + (cv > SampleBook.repeatSpreadLimit ? " !" : "")
     }
 
     /// Parameters that vary between measurements (a constant column says nothing), `size` first.

@@ -21,7 +21,7 @@ import Yams
 /// ```
 public struct SuiteFile: Codable, Sendable, Equatable {
     public struct Entry: Codable, Sendable, Equatable {
-        /// `copyup`, `lookup`, `read` or `copy`.
+        /// `copyup`, `lookup`, `read`, `copy` or `metadata`.
         public var probe: String
         public var backends: [String]?
         /// Option sets; `""` is the kernel's defaults.
@@ -48,6 +48,12 @@ public struct SuiteFile: Codable, Sendable, Equatable {
         public var sparse: Bool?
         public var fsync: Bool?
         public var seed: Int?
+        /// `metadata`: the operations, the size of the files they act on, and createDeep's depths.
+        public var operations: [String]?
+        public var fileSize: String?
+        public var pathDepths: [Int]?
+        /// Quiesce before each timed call (default: where the call writes); see ``SamplingPlan``.
+        public var quiesce: Bool?
 
         public init(probe: String) { self.probe = probe }
     }
@@ -58,7 +64,7 @@ public struct SuiteFile: Codable, Sendable, Equatable {
     public var fsSize: String?
     public var probes: [Entry]
 
-    public static let probeNames = ["copyup", "lookup", "read", "copy"]
+    public static let probeNames = ["copyup", "lookup", "read", "copy", "metadata"]
 
     public init(name: String, description: String? = nil, fsSize: String? = nil, probes: [Entry]) {
         self.name = name
@@ -230,6 +236,7 @@ struct StrictReader {
     static let entryKeys: Set<String> = [
         "probe", "backends", "mountOptions", "filesystems", "sizes", "depths", "samples", "warmup", "caches",
         "engines", "layers", "widths", "readdir", "deepLevels", "randomReads", "sparse", "fsync", "seed",
+        "operations", "fileSize", "pathDepths", "quiesce",
     ]
 
     func entry(_ node: Node) throws(SuiteFileError) -> SuiteFile.Entry {
@@ -278,6 +285,14 @@ struct StrictReader {
         if let f = fields["sparse"] { entry.sparse = try bool(f.value, key: "sparse") }
         if let f = fields["fsync"] { entry.fsync = try bool(f.value, key: "fsync") }
         if let f = fields["seed"] { entry.seed = try integer(f.value, key: "seed") }
+        if let f = fields["operations"] { entry.operations = try strings(f.value, key: "operations") }
+        if let f = fields["fileSize"] {
+            let size = try string(f.value, key: "fileSize")
+            do { _ = try ByteCount.parse(size) } catch { throw fail(f.value, "fileSize", "is \"\(size)\": \(error)") }
+            entry.fileSize = size
+        }
+        if let f = fields["pathDepths"] { entry.pathDepths = try integers(f.value, key: "pathDepths") }
+        if let f = fields["quiesce"] { entry.quiesce = try bool(f.value, key: "quiesce") }
         return entry
     }
 }

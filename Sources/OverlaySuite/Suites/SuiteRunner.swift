@@ -8,10 +8,14 @@ import OverlaySystem
 public struct SuiteRunner {
     public let suite: SuiteFile
     public let session: RunSession
+    /// What the command line set for every entry (quiesce, settle, shuffle); entries override
+    /// samples, warm-up, caches, seed and quiesce.
+    public var defaults: SamplingPlan
 
-    public init(suite: SuiteFile, session: RunSession) {
+    public init(suite: SuiteFile, session: RunSession, defaults: SamplingPlan = SamplingPlan()) {
         self.suite = suite
         self.session = session
+        self.defaults = defaults
     }
 
     /// Checks what can be checked before anything is generated: backends, engines, options,
@@ -46,73 +50,74 @@ public struct SuiteRunner {
         }
     }
 
+    /// The sampling plan of an entry on `fs`: the suite's own keys over the run's defaults.
+    func plan(_ entry: SuiteFile.Entry, fs: BackingFilesystemKind) throws -> SamplingPlan {
+        var plan = defaults
+        plan.caches = try CacheState.parseList((entry.caches ?? ["warm"]).joined(separator: ","))
+        plan.seed = UInt64(entry.seed ?? 1)
+        plan.samples = entry.samples ?? plan.samples
+        plan.warmup = entry.warmup ?? plan.warmup
+        if let quiesce = entry.quiesce { plan.quiesce = quiesce }
+        plan.fs = fs.rawValue
+        return plan
+    }
+
     private func run(_ entry: SuiteFile.Entry, fs: BackingFilesystemKind, in directory: String) throws {
-        let caches = try CacheState.parseList((entry.caches ?? ["warm"]).joined(separator: ","))
-        let seed = UInt64(entry.seed ?? 1)
+        let plan = try plan(entry, fs: fs)
+        let probes: [(place: String, probe: any Probe)]
         switch entry.probe {
         case "copyup":
             var configuration = CopyUpProbe.Configuration()
+            configuration.sampling = plan
             if let sizes = entry.sizes { configuration.sizes = try sizes.map { try ByteCount.parse($0) } }
-            configuration.samples = entry.samples ?? configuration.samples
-            configuration.warmup = entry.warmup ?? configuration.warmup
-            configuration.caches = caches
             configuration.layers = entry.layers ?? 1
-            configuration.seed = seed
-            configuration.fs = fs.rawValue
-            let probe = CopyUpProbe(configuration: configuration, backends: try backends(entry), log: session.log)
-            try checkSpace(probe.estimatedBytes(), in: directory)
-            try probe.run(in: directory, book: session.book, mounts: &session.mounts)
+            probes = [(directory, CopyUpProbe(configuration: configuration, backends: try backends(entry), log: session.log))]
         case "lookup":
             var configuration = LookupProbe.Configuration()
+            configuration.sampling = plan
             if let depths = entry.depths { configuration.depths = depths }
-            configuration.samples = entry.samples ?? configuration.samples
-            configuration.warmup = entry.warmup ?? configuration.warmup
-            configuration.caches = caches
-            configuration.seed = seed
             if let widths = entry.widths { configuration.widths = widths }
             if let readdir = entry.readdir { configuration.readdir = readdir }
             if let levels = entry.deepLevels { configuration.deepLevels = levels }
-            configuration.fs = fs.rawValue
-            let probe = LookupProbe(configuration: configuration, backends: try backends(entry), log: session.log)
-            try checkSpace(probe.estimatedBytes(), in: directory)
-            try probe.run(in: directory, book: session.book, mounts: &session.mounts)
+            probes = [(directory, LookupProbe(configuration: configuration, backends: try backends(entry), log: session.log))]
         case "read":
-            let sizes = try (entry.sizes ?? ["64MiB"]).map { try ByteCount.parse($0) }
-            for (index, size) in sizes.enumerated() {
+            var list: [(String, any Probe)] = []
+            for (index, size) in try (entry.sizes ?? ["64MiB"]).map({ try ByteCount.parse($0) }).enumerated() {
                 for depth in entry.depths ?? [4] {
                     var configuration = ReadProbe.Configuration()
+                    configuration.sampling = plan
                     configuration.size = size
                     configuration.depth = depth
-                    configuration.samples = entry.samples ?? configuration.samples
-                    configuration.warmup = entry.warmup ?? configuration.warmup
-                    configuration.caches = caches
                     configuration.randomReads = entry.randomReads ?? configuration.randomReads
-                    configuration.seed = seed
-                    configuration.fs = fs.rawValue
-                    let place = directory + "/read-\(index)-d\(depth)"
-                    try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755)
-                    let probe = ReadProbe(configuration: configuration, backends: try backends(entry), log: session.log)
-                    try checkSpace(probe.estimatedBytes(), in: place)
-                    try probe.run(in: place, book: session.book, mounts: &session.mounts)
+                    list.append((directory + "/read-\(index)-d\(depth)",
+                                 ReadProbe(configuration: configuration, backends: try backends(entry), log: session.log)))
                 }
             }
+            probes = list
         case "copy":
             var configuration = CopyProbe.Configuration()
+            configuration.sampling = plan
             if let engines = entry.engines { configuration.engines = engines }
             if let sizes = entry.sizes { configuration.sizes = try sizes.map { try ByteCount.parse($0) } }
-            configuration.samples = entry.samples ?? configuration.samples
-            configuration.warmup = entry.warmup ?? configuration.warmup
-            configuration.caches = caches
             configuration.sparse = entry.sparse ?? false
             configuration.fsync = entry.fsync ?? false
             configuration.ioURing = CopyTuning.load()?.options ?? IOURingCopyOptions()
-            configuration.seed = seed
-            configuration.fs = fs.rawValue
-            let probe = CopyProbe(configuration: configuration, log: session.log)
-            try checkSpace(probe.estimatedBytes(), in: directory)
-            try probe.run(in: directory, book: session.book)
+            probes = [(directory, CopyProbe(configuration: configuration, log: session.log))]
+        case "metadata":
+            var configuration = MetadataProbe.Configuration()
+            configuration.sampling = plan
+            if let operations = entry.operations { configuration.operations = try MetadataProbe.Operation.parseList(operations.joined(separator: ",")) }
+            if let fileSize = entry.fileSize { configuration.fileSize = try ByteCount.parse(fileSize) }
+            if let depths = entry.pathDepths { configuration.pathDepths = depths }
+            configuration.layers = entry.layers ?? 1
+            probes = [(directory, MetadataProbe(configuration: configuration, backends: try backends(entry), log: session.log))]
         default:
             throw ProbeError.invalidArgument("probe", "\(entry.probe) is not a probe")
+        }
+        for (place, probe) in probes {
+            if place != directory { try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755) }
+            try checkSpace(probe.estimatedBytes(), in: place)
+            try probe.run(in: place, book: session.book, mounts: &session.mounts)
         }
     }
 
