@@ -345,7 +345,7 @@ final class LayerApplier {
     /// root were `/`. The root itself is returned as is.
     private func openBeneath(_ path: [String]) throws(SystemError) -> FileDescriptor {
         if path.isEmpty { return root }
-        return try FileDescriptor.open(path.joined(separator: "/"), [.path, .directory], relativeTo: root,
+        return try FileDescriptor.open(path.joined(separator: "/"), [.path, .directory], mode: 0, relativeTo: root,
                                        resolve: [.inRoot, .noMagicLinks])
     }
 
@@ -413,7 +413,7 @@ final class LayerApplier {
         for lower in lowerRoots {
             let found: FileDescriptor
             do {
-                found = try FileDescriptor.open(String(relative.drop { $0 == "/" }), [.path, .noFollow], relativeTo: lower,
+                found = try FileDescriptor.open(String(relative.drop { $0 == "/" }), [.path, .noFollow], mode: 0, relativeTo: lower,
                                                 resolve: [.inRoot, .noMagicLinks])
             } catch {
                 if error.errno == .noSuchFileOrDirectory { continue }
