@@ -19,9 +19,9 @@ public struct TestImage: Sendable {
             self.compression = compression
         }
 
-        var tar: [UInt8] { rewriteTar.map { $0(TestTar.archive(members)) } ?? TestTar.archive(members) }
+        public var tar: [UInt8] { rewriteTar.map { $0(TestTar.archive(members)) } ?? TestTar.archive(members) }
 
-        var blob: [UInt8] {
+        public var blob: [UInt8] {
             switch compression {
             case .none: tar
             case .gzip: TestCompression.gzip(tar)

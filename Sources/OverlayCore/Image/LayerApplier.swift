@@ -388,7 +388,14 @@ final class LayerApplier {
                     throw error
                 }
                 do {
-                    try current.makeDirectory(path[index], mode: 0o755)
+                    do {
+                        try current.makeDirectory(path[index], mode: 0o755)
+                    } catch {
+                        // EEXIST after ENOENT: a dangling symlink; containerd would create its
+                        // target's directories, this refuses the layer instead.
+                        if error.errno != .fileExists { throw error }
+                        throw ImageError(.malformed, "\(context): \(path[...index].joined(separator: "/")) is used as a directory but is a dangling symlink")
+                    }
                     try current.changeMode(path[index], permissions: 0o755)
                     try copyLowerDirectory(path[index], in: current)
                     next = try FileDescriptor.open(path[index], [.path, .directory, .noFollow], relativeTo: current)
