@@ -106,11 +106,11 @@ public enum TestTar {
         out += pad(data)
     }
 
-    static func pad(_ bytes: [UInt8]) -> [UInt8] {
+    public static func pad(_ bytes: [UInt8]) -> [UInt8] {
         bytes + [UInt8](repeating: 0, count: (512 - bytes.count % 512) % 512)
     }
 
-    static func header(name: String, type: UInt8, size: Int, mode: UInt32, uid: UInt32, gid: UInt32, mtime: Int64,
+    public static func header(name: String, type: UInt8, size: Int, mode: UInt32, uid: UInt32, gid: UInt32, mtime: Int64,
                        link: String, major: UInt32, minor: UInt32) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: 512)
         func put(_ offset: Int, _ bytes: [UInt8]) { for (i, b) in bytes.enumerated() { block[offset + i] = b } }

@@ -180,7 +180,7 @@ public struct ImageImporter {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
         let digest = Digest.of(Array(("overlaybench link " + id).utf8))
         var bytes = Array(digest.hex.utf8)
-        bytes = stride(from: 0, to: 32, by: 2).map { UInt8(String(decoding: bytes[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+        bytes = stride(from: 0, to: 40, by: 2).map { UInt8(String(decoding: bytes[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
         var bits: UInt64 = 0
         var count = 0
         var name = ""
