@@ -15,6 +15,6 @@ struct OverlayBench: ParsableCommand {
         version: "0.1.0",
         subcommands: [DoctorCommand.self, GenerateCommand.self, RunCommand.self, TuneCommand.self, CleanupCommand.self,
                       ReportCommand.self, CompareCommand.self, ExportCommand.self, MergeCommand.self, ReplayCommand.self,
-                      ChooseCommand.self, ImportCommand.self]
+                      ChooseCommand.self, ImportCommand.self, ImageCommand.self]
     )
 }

@@ -43,9 +43,20 @@ struct ImageImportTests {
                 #expect(imported.layers.reduce(0) { $0 + $1.counts.opaqueDirectories } == 4, "\(source)")
                 #expect(imported.layers.reduce(0) { $0 + $1.counts.hardLinks } == 3, "\(source)")
                 #expect(imported.layers.reduce(0) { $0 + $1.counts.ignoredXattrs } == 1, "\(source): trusted.test is dropped")
-                let merged = try withLowerdirMount(out) { try TreeSnapshot($0) }
+                let workload = try ImageWorkload(directory: out)
+                let names = workload.lookupNames(seed: 7)
+                let (merged, found) = try withLowerdirMount(out) { mountPoint in
+                    (try TreeSnapshot(mountPoint), names.map { FileSystem.exists(mountPoint + "/" + $0.path) })
+                }
                 let differences = merged.differences(from: reference)
                 #expect(differences.isEmpty, "\(source): merged view against umoci unpack:\n\(differences.joined(separator: "\n"))")
+                // The catalog's model of overlay lookup agrees with the kernel's.
+                let catalogued = Dictionary(uniqueKeysWithValues: workload.catalog.entries.map { ($0.path, $0) })
+                #expect(Set(catalogued.keys) == Set(merged.entries.keys), "\(source): catalog against the merged view")
+                for (path, entry) in merged.entries {
+                    #expect(catalogued[path]?.type == entry.type && (entry.type != .regular || catalogued[path]?.size == entry.size), "\(path)")
+                }
+                #expect(names.map(\.found) == found, "\(source): \(names)")
             }
             // Nothing but the final directories is left beside them.
             let left = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".") }
