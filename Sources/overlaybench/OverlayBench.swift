@@ -7,7 +7,7 @@ struct OverlayBench: ParsableCommand {
         abstract: "Measure what OverlayFS really costs: copy-up, lookups and reads.",
         discussion: """
             Exit codes: 0 success; 1 a benchmark failed (e.g. a sample did not verify); \
-            64 bad usage or input; 65 a malformed input file; 69 unsupported environment \
+            64 bad usage or input; 65 a malformed input file; 66 missing input; 69 unsupported environment \
             (not root, no overlay, no io_uring); 70 internal error; 73 cannot create \
             (work root refused, not enough space); 74 I/O error; 130/143 interrupted by \
             SIGINT/SIGTERM (partial results are kept, marked incomplete).
