@@ -28,6 +28,8 @@ struct ChooseCommand: ParsableCommand {
     @Option(name: .long, help: "With --trace: the image's lower directories, top-first, separated by ':' (default: an empty layer).")
     var tree: String?
 
+    @OptionGroup var image: ImageOptions
+
     @Option(name: .long, help: "Comma-separated backends.")
     var backend: String = "kernel,fuse,plain,reference"
 
@@ -74,6 +76,7 @@ struct ChooseCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         if tree != nil && trace == nil { throw ValidationError("--tree needs --trace") }
+        if tree != nil && image.image != nil { throw ValidationError("--tree and --image both give the lower layers: use one") }
         _ = try LookupCommand.parseInts(lookupDepths, "--lookup-depths")
     }
 
@@ -86,11 +89,14 @@ struct ChooseCommand: ParsableCommand {
         if let trace {
             let text = try String(contentsOfFile: trace, encoding: .utf8)
             let operations = try ReplayTrace.parse(text)
-            let lowers = tree.map { $0.split(separator: ":").map { Self.absolute(String($0)) } }
+            let lowers = try image.load()?.lowerPaths ?? tree.map { $0.split(separator: ":").map { Self.absolute(String($0)) } }
             return [WorkloadProfile(
                 name: ((trace as NSString).lastPathComponent as NSString).deletingPathExtension,
                 summary: "your trace \(trace)", spec: LayerStackSpec(layerCount: 1, seed: seed),
                 lowerDirectories: lowers, operations: operations)]
+        }
+        if let workload = try image.load() {
+            return try profile.split(separator: ",").map { try WorkloadProfile.onImage(String($0), workload, seed: seed) }
         }
         return try profile.split(separator: ",").map { try WorkloadProfile.builtIn(String($0), seed: seed) }
     }

@@ -16,6 +16,7 @@ struct ReadCommand: ParsableCommand {
     )
 
     @OptionGroup var options: RunOptions
+    @OptionGroup var image: ImageOptions
 
     @Option(name: .long, help: "File size with units.")
     var size: String = "64MiB"
@@ -48,7 +49,9 @@ struct ReadCommand: ParsableCommand {
         configuration.warmup = options.warmup
         configuration.caches = try CacheState.parseList(options.cache)
         configuration.seed = options.seed
+        let workload = try image.load()
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
+            if let workload { return try workload.readProbe(options: options, fs: fs, log: log) }
             var configuration = configuration
             configuration.fs = fs
             return ReadProbe(configuration: configuration, backends: try options.variants(), log: log)
