@@ -70,6 +70,7 @@ import Testing
                 let stack = try workload.stack(in: scratch)
                 #expect(stack.lowerLayers.count == 6)
                 #expect(stack.upperPath.hasPrefix(scratch) && stack.mergedPath.hasPrefix(scratch))
+                #expect(FileSystem.status(stack.upperPath)?.type == .directory && FileSystem.status(stack.workPath)?.type == .directory)
                 #expect(try stack.lowerPaths.map { try Host.realPath($0) } == workload.lowerPaths.map { try Host.realPath($0) })
             }
         }

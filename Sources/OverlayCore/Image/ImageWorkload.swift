@@ -44,12 +44,28 @@ public struct ImageWorkload: Sendable {
     /// The layer directories, top-first.
     public var lowerPaths: [String] { image.layers.map { directory + "/" + $0.id + "/diff" } }
 
-    /// The image's layers under a new container layer made in `scratch` (which must exist).
+    /// The image's layers under a new container layer made in `scratch` (which must exist), in
+    /// overlay2's layout: `scratch/overlay2/lower<i>/diff` and `l/L<i>` are symlinks to the
+    /// image's layers (as ``LayerStack/adopting(lower:upper:work:scratch:)`` makes them), and the
+    /// container's `diff`, `work` and `merged` are real directories, so what a run copies up is
+    /// measured where it lands.
     public func stack(in scratch: String) throws -> LayerStack {
         let cwd = FileDescriptor.currentWorkingDirectory
-        try cwd.makeDirectory(scratch + "/upper", mode: 0o755)
-        try cwd.makeDirectory(scratch + "/work", mode: 0o755)
-        return try LayerStack.adopting(lower: lowerPaths, upper: scratch + "/upper", work: scratch + "/work", scratch: scratch)
+        let root = scratch + "/overlay2"
+        try cwd.makeDirectory(root, mode: 0o700)
+        try cwd.makeDirectory(root + "/l", mode: 0o700)
+        var layers: [LayerStack.Layer] = []
+        for (index, path) in lowerPaths.enumerated() {
+            let layer = LayerStack.Layer(id: "lower\(index)", shortName: "L\(index)", directory: root + "/lower\(index)")
+            try cwd.makeDirectory(layer.directory, mode: 0o700)
+            try cwd.makeSymlink(layer.diff, target: path)
+            try cwd.makeSymlink(root + "/l/" + layer.shortName, target: path)
+            layers.append(layer)
+        }
+        let container = LayerStack.Layer(id: "container", shortName: "C", directory: root + "/container")
+        try cwd.makeDirectory(container.directory, mode: 0o700)
+        for path in [container.diff, container.work, container.merged] { try cwd.makeDirectory(path, mode: 0o755) }
+        return LayerStack(root: root, spec: LayerStackSpec(layerCount: layers.count, seed: 0), lowerLayers: layers, container: container)
     }
 
     /// `count` regular files, drawn without replacement, by size class: classes take turns
@@ -87,7 +103,8 @@ public struct ImageWorkload: Sendable {
         // A directory's lookup goes through every layer that holds it: the bottom-most such
         // layer is where it ends. Take the directory that reaches deepest, then the deepest path.
         let directories = mergedDepths()
-        if let deepest = directories.max(by: { ($0.value, $1.key.count) < ($1.value, $0.key.count) }) {
+        // Deepest reach first, then the shortest path, then by name: the same image always gives the same pick.
+        if let deepest = directories.sorted(by: { ($1.value, $0.key.count, $0.key) < ($0.value, $1.key.count, $1.key) }).first {
             names.append(LookupName(path: deepest.key, kind: .directory, layer: deepest.value))
             let absent = (deepest.key.isEmpty ? "" : deepest.key + "/") + "overlaybench-absent-\(random.next() % 1_000_000)"
             names.append(LookupName(path: absent, kind: .miss, layer: deepest.value))
