@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // liburing (Debian's liburing-dev) and the helpers Swift cannot call directly, compiled with
@@ -35,6 +36,12 @@ let package = Package(
                 "CLiburing",
             ]
         ),
+        // zlib and libzstd (Debian's zlib1g-dev, libzstd-dev) for image layers, with helpers for
+        // the macros Swift cannot call (inflateInit2).
+        .target(
+            name: "CCompression",
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd")]
+        ),
         .target(
             name: "OverlayStatistics",
             dependencies: [
@@ -43,7 +50,11 @@ let package = Package(
         ),
         .target(
             name: "OverlayCore",
-            dependencies: ["OverlaySystem"]
+            dependencies: [
+                "OverlaySystem",
+                "CCompression",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "OverlaySuite",
@@ -65,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "OverlayTestSupport",
-            dependencies: ["OverlayCore", "OverlaySystem"],
+            dependencies: ["OverlayCore", "OverlaySystem", "CCompression"],
             path: "Tests/OverlayTestSupport"
         ),
         .testTarget(

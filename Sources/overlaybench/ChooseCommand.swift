@@ -28,6 +28,8 @@ struct ChooseCommand: ParsableCommand {
     @Option(name: .long, help: "With --trace: the image's lower directories, top-first, separated by ':' (default: an empty layer).")
     var tree: String?
 
+    @OptionGroup var image: ImageOptions
+
     @Option(name: .long, help: "Comma-separated backends.")
     var backend: String = "kernel,fuse,plain,reference"
 
@@ -75,6 +77,7 @@ struct ChooseCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         if tree != nil && trace == nil { throw ValidationError("--tree needs --trace") }
+        if tree != nil && image.image != nil { throw ValidationError("--tree and --image both give the lower layers: use one") }
     }
 
     func backends() throws -> [any OverlayBackend] {
@@ -85,11 +88,14 @@ struct ChooseCommand: ParsableCommand {
     func profiles() throws -> [WorkloadProfile] {
         if let trace {
             let operations = try ReplayTrace.load(trace)
-            let lowers = try tree.map { try $0.split(separator: ":").map { try FileSystem.absolute(String($0)) } }
+            let lowers = try image.load()?.lowerPaths ?? tree.map { try $0.split(separator: ":").map { try FileSystem.absolute(String($0)) } }
             return [WorkloadProfile(
                 name: ((trace as NSString).lastPathComponent as NSString).deletingPathExtension,
                 summary: "your trace \(trace)", spec: LayerStackSpec(layerCount: 1, seed: seed),
                 lowerDirectories: lowers, operations: operations)]
+        }
+        if let workload = try image.load() {
+            return try profile.split(separator: ",").map { try WorkloadProfile.onImage(String($0), workload, seed: seed) }
         }
         return try profile.split(separator: ",").map { try WorkloadProfile.builtIn(String($0), seed: seed) }
     }

@@ -19,6 +19,7 @@ struct LookupCommand: ParsableCommand {
     )
 
     @OptionGroup var options: RunOptions
+    @OptionGroup var image: ImageOptions
 
     @Option(name: .long, parsing: .unconditional, help: "Comma-separated lower-layer counts (1-500).")
     var depths: String = LookupProbe.defaultDepths.map(String.init).joined(separator: ",")
@@ -64,7 +65,9 @@ struct LookupCommand: ParsableCommand {
         configuration.readdirWidth = readdirWidth
         configuration.widths = try Self.parseInts(widths, "--widths")
         configuration.widthDepth = widthDepth
+        let workload = try image.load()
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
+            if let workload { return try workload.lookupProbe(options: options, fs: fs, log: log) }
             var configuration = configuration
             configuration.sampling = try options.samplingPlan(fs: fs)
             return LookupProbe(configuration: configuration, backends: try options.variants(), log: log)

@@ -19,7 +19,7 @@ struct OverlayBench: ParsableCommand {
         version: "0.1.0",
         subcommands: [DoctorCommand.self, GenerateCommand.self, RunCommand.self, TuneCommand.self, CleanupCommand.self,
                       ReportCommand.self, CompareCommand.self, BaselineCommand.self, ExportCommand.self, MergeCommand.self, ReplayCommand.self,
-                      ChooseCommand.self]
+                      ChooseCommand.self, ImportCommand.self, ImageCommand.self]
     )
 
     /// ArgumentParser's `main`, with one difference: every error, its own or a command's, is

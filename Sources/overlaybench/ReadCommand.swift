@@ -16,6 +16,7 @@ struct ReadCommand: ParsableCommand {
     )
 
     @OptionGroup var options: RunOptions
+    @OptionGroup var image: ImageOptions
 
     @Option(name: .long, parsing: .unconditional, help: "File size with units.")
     var size: String = "64MiB"
@@ -37,7 +38,9 @@ struct ReadCommand: ParsableCommand {
         configuration.size = try ByteCount.parse(size)
         configuration.depth = depth
         configuration.randomReads = randomReads
+        let workload = try image.load()
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
+            if let workload { return try workload.readProbe(options: options, fs: fs, log: log) }
             var configuration = configuration
             configuration.sampling = try options.samplingPlan(fs: fs)
             return ReadProbe(configuration: configuration, backends: try options.variants(), log: log)

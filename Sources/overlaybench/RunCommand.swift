@@ -88,6 +88,8 @@ struct CopyUpCommand: ParsableCommand {
     )
 
     @OptionGroup var options: RunOptions
+    @OptionGroup var image: ImageOptions
+    @OptionGroup var imageSample: ImageSampleOptions
 
     @Option(name: .long, parsing: .unconditional, help: "Comma-separated sizes with units (0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB).")
     var sizes: String = "0,4KiB,64KiB,1MiB,16MiB,64MiB,256MiB"
@@ -140,7 +142,9 @@ struct CopyUpCommand: ParsableCommand {
         configuration.sparse = sparse
         configuration.jobs = jobs
         configuration.jobsMode = CopyUpProbe.JobsMode(rawValue: jobsMode) ?? .distinct
+        let workload = try image.load()
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
+            if let workload { return try workload.copyUpProbe(sampleFiles: imageSample.sampleFiles, options: options, fs: fs, log: log) }
             var configuration = configuration
             configuration.sampling = try options.samplingPlan(fs: fs)
             return CopyUpProbe(configuration: configuration, backends: try options.variants(), log: log)

@@ -1,7 +1,8 @@
+import OverlayCore
 import OverlaySuite
 import Testing
 
-@Suite struct SHA256Tests {
+@Suite struct SHA256HasherTests {
     /// FIPS 180-4 examples and NIST's long-message vector.
     @Test(arguments: [
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
@@ -11,25 +12,25 @@ import Testing
          "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
     ])
     func knownVectors(_ input: String, _ digest: String) {
-        #expect(SHA256.hex(Array(input.utf8)) == digest)
+        #expect(SHA256Hasher.hex(Array(input.utf8)) == digest)
     }
 
     @Test func aMillionAs() {
-        #expect(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(SHA256Hasher.hex([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     /// Feeding in pieces of every size gives the digest of the whole.
     @Test func streamingMatchesOneShot() {
         let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         for piece in [1, 3, 63, 64, 65, 200] {
-            var hasher = SHA256()
+            var hasher = SHA256Hasher()
             var index = 0
             while index < bytes.count {
                 let end = min(bytes.count, index + piece)
                 hasher.update(bytes[index..<end])
                 index = end
             }
-            #expect(SHA256.hexString(hasher.finalize()) == SHA256.hex(bytes), "pieces of \(piece)")
+            #expect(SHA256Hasher.hexString(hasher.finalize()) == SHA256Hasher.hex(bytes), "pieces of \(piece)")
         }
     }
 }

@@ -18,6 +18,13 @@ public enum TreeRemover {
         try remove(name, in: parent, status: status, device: (status.deviceMajor, status.deviceMinor))
     }
 
+    /// Deletes `name` in the directory open as `parent` (which may be an `O_PATH` descriptor):
+    /// a file, or a whole tree, never following a symlink.
+    public static func remove(_ name: String, in parent: FileDescriptor) throws(SystemError) {
+        let status = try parent.status(of: name)
+        try remove(name, in: parent, status: status, device: (status.deviceMajor, status.deviceMinor))
+    }
+
     private static func remove(
         _ name: String, in parent: FileDescriptor, status: FileStatus, device: (UInt32, UInt32)
     ) throws(SystemError) {

@@ -46,9 +46,9 @@ public struct ReplayExecutor {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(length, 1), alignment: 16)
             defer { buffer.deallocate() }
             let count = try fd.preadFully(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), at: offset)
-            var hasher = SHA256()
+            var hasher = SHA256Hasher()
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            return SHA256.hexString(hasher.finalize())
+            return SHA256Hasher.hexString(hasher.finalize())
         case .truncate(let path, let size): try target.truncate(path, to: size)
         case .unlink(let path): try target.unlink(path)
         case .rmdir(let path): try target.removeDirectory(path)

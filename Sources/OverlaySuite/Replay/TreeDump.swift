@@ -48,7 +48,7 @@ public enum TreeDump {
     }
 
     private static func hashFile(_ fd: FileDescriptor) throws(SystemError) -> String {
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buffer.deallocate() }
         var offset: Int64 = 0
@@ -58,7 +58,7 @@ public enum TreeDump {
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             offset += Int64(count)
         }
-        return SHA256.hexString(hasher.finalize())
+        return SHA256Hasher.hexString(hasher.finalize())
     }
 
     private static func walkMerged(_ target: any ReplayTarget, path: String, into lines: inout [(String, [String])]) {
