@@ -57,20 +57,30 @@ extension ReportWriter {
     }
 
     func firstVersusSecondWrite(_ all: [Sourced]) -> ReportPlot? {
-        let data = all.filter { $0.measurement.probe == "copyup" && ["firstWrite", "secondWrite"].contains($0.measurement.metric) && $0.measurement.sizeBytes != nil }
+        var data = all.filter { $0.measurement.probe == "copyup" && ["firstWrite", "secondWrite"].contains($0.measurement.metric) && $0.measurement.sizeBytes != nil }
         guard data.contains(where: { $0.measurement.metric == "secondWrite" }), data.contains(where: { $0.measurement.metric == "firstWrite" }) else { return nil }
+        // The pair is the point: one cache state keeps it legible (warm, when measured).
+        let caches = orderedUnique(data.map { $0.measurement.text("cache") })
+        let shown = caches.contains("warm") ? "warm" : caches[0]
+        data = data.filter { $0.measurement.text("cache") == shown }
+        // Colour is the setup, dashes tell the second write from the first.
         var series: [ReportPlot.Series] = []
-        for (label, members) in groupedBySetup(data) {
-            for (metric, name) in [("firstWrite", "first write (copy-up)"), ("secondWrite", "second write (upper)")] {
+        for (index, (label, members)) in groupedBySetup(data).enumerated() {
+            for (metric, name, dash) in [("firstWrite", "first write", 1), ("secondWrite", "second write", 2)] {
                 let points = sizePoints(members.filter { $0.measurement.metric == metric }, scale: 1e-3)
-                if !points.isEmpty { series.append(ReportPlot.Series(title: "\(label): \(name)", style: .errorLines, points: points)) }
+                if !points.isEmpty {
+                    series.append(ReportPlot.Series(title: "\(label): \(name)", style: .errorLines, points: points, color: index, dash: dash))
+                }
             }
         }
+        let others = caches.filter { $0 != shown }
         return ReportPlot(
-            name: "copyup-first-vs-second", title: "First write (copy-up) against second write (p50, bars p10–p90)",
+            name: "copyup-first-vs-second",
+            title: "First write (copy-up, solid) against second write (upper, dashed), \(shown) cache (p50, bars p10–p90)",
             xLabel: "lower file size", yLabel: "write latency", logX: true, logY: true,
             xTics: sizeTics(data), yTics: latencyTics(series), series: series,
-            caption: caption(data, scope: .fileCreation) + zeroSizeNote(data))
+            caption: caption(data, scope: .fileCreation) + zeroSizeNote(data)
+                + (others.isEmpty ? "" : " · the \(others.joined(separator: ", ")) cache runs are in the table"))
     }
 
     /// The per-read latency CDF for one cache state (`read-latency-cdf` is the warm one, or the
