@@ -164,7 +164,7 @@ struct ReportTests {
             #expect(markdown.contains("kernel 6.8.0-test · fs root: ext4 (rw,relatime) · overlay options: defaults, volatile"))
             // Each image has its own alt text: the plot's title.
             #expect(markdown.contains("![Copy-up: first-write latency against file size"), "\(markdown)")
-            #expect(markdown.contains("![First write (copy-up) against second write"), "\(markdown)")
+            #expect(markdown.contains("![First write (copy-up, solid) against second write"), "\(markdown)")
             // The log axis is labelled in human units, and a size of 0 is said to be left off.
             let svg = try String(contentsOfFile: directory + "/plots/copyup-latency.svg", encoding: .utf8)
             #expect(svg.contains(">1 ms<") || svg.contains(">100 µs<"), "no human y tics")
