@@ -347,10 +347,11 @@ struct ReferenceDifferentialTests {
     /// operation below in seed 1000013 and seed 1000001: `a/lnk -> ../b` takes the walk through
     /// `..`, and `openat2(RESOLVE_IN_ROOT)` gives up with `EAGAIN` when a rename or a mount
     /// anywhere on the machine runs during such a walk (`RootedReplayTarget.openInRoot`). Here
-    /// that rename happens every time: the kernel overlay's lower layer is a fuse-overlayfs mount
-    /// whose daemon is stopped, so the walk waits in the FUSE lookup of `a` while a file is renamed
-    /// elsewhere, and goes on once the daemon does. The kernel side must still say what the
-    /// reference says.
+    /// that rename happens every time. Below the layer with `a/lnk` the kernel overlay has a
+    /// second, empty lower layer served by fuse-overlayfs with its daemon stopped: the merged
+    /// lookup of the directory `a` goes on into that layer and waits in its FUSE lookup while a
+    /// file is renamed elsewhere, then the daemon goes on. The fuse layer has no `a`, so the
+    /// walks after that one never reach it. The kernel side must say what the reference says.
     @Test(.enabled(if: Gate.fuseOverlayfs.shouldRun, "needs fuse-overlayfs: \(Gate.fuseOverlayfs.reason)"),
           arguments: WalkRaceCase.observed)
     func aRenameDuringAWalkThroughDotDotLeavesTheResultAlone(_ race: WalkRaceCase) throws {
@@ -358,23 +359,25 @@ struct ReferenceDifferentialTests {
         try Gate.fuseOverlayfs.require()
         try withTemporaryDirectory(prefix: "overlaybench-walk-race") { base in
             let cwd = FileDescriptor.currentWorkingDirectory
-            var directories = ["lower", "lower/a", "renames"]
+            var directories = ["lower", "lower/a", "empty", "renames"]
             if race.targetIsDirectory { directories.append("lower/b") }
             for side in ["fuse", "kernel", "reference"] { directories += [side, side + "/upper", side + "/work", side + "/scratch"] }
             for directory in directories { try cwd.makeDirectory(base + "/" + directory, mode: 0o755) }
             try cwd.makeSymlink(base + "/lower/a/lnk", target: "../b")
             try FileDescriptor.open(base + "/renames/x", [.writeOnly, .create, .exclusive], mode: 0o644).closeChecked()
-            func stack(_ side: String, lower: String) throws -> LayerStack {
-                try LayerStack.adopting(lower: [lower], upper: base + "/\(side)/upper", work: base + "/\(side)/work", scratch: base + "/\(side)/scratch")
+            func stack(_ side: String, lower: [String]) throws -> LayerStack {
+                try LayerStack.adopting(lower: lower, upper: base + "/\(side)/upper", work: base + "/\(side)/work", scratch: base + "/\(side)/scratch")
             }
 
-            let expected = try withMergedView(ReferenceOverlayBackend(), try stack("reference", lower: base + "/lower"), options: .defaults) { view in
+            let referenceStack = try stack("reference", lower: [base + "/lower", base + "/empty"])
+            let expected = try withMergedView(ReferenceOverlayBackend(), referenceStack, options: .defaults) { view in
                 ReplayExecutor(target: makeReplayTarget(for: view)).run(race.operation)
             }
-            let fuseStack = try stack("fuse", lower: base + "/lower")
+            let fuseStack = try stack("fuse", lower: [base + "/empty"])
             let (result, walkWaited) = try withMergedView(FuseOverlayBackend(), fuseStack, options: .defaults) { fuse in
                 let daemon = try #require(fuse as? FuseMergedView).pid
-                return try withMergedView(KernelOverlayBackend(), try stack("kernel", lower: fuseStack.mergedPath), options: .defaults) { view in
+                let kernelStack = try stack("kernel", lower: [base + "/lower", fuseStack.mergedPath])
+                return try withMergedView(KernelOverlayBackend(), kernelStack, options: .defaults) { view in
                     try WalkRace.run(race.operation, root: view.root, daemon: daemon, renaming: base + "/renames")
                 }
             }
