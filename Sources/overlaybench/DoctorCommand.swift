@@ -32,11 +32,20 @@ struct DoctorCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             FileHandle.standardOutput.write(try encoder.encode(report) + Data("\n".utf8))
         } else {
+            // Details wrap under their own column, so every line fits 160 columns.
             let width = report.checks.map(\.name.count).max() ?? 0
+            let indent = String(repeating: " ", count: 6 + width + 2)
             for check in report.checks {
                 let pad = String(repeating: " ", count: width - check.name.count)
-                print("\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name)\(pad)  \(check.detail)")
-                if let advice = check.advice { print("      \(String(repeating: " ", count: width))  → \(advice)") }
+                let head = "\(check.status.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(check.name)\(pad)  "
+                for (index, line) in TextWrap.lines(check.detail, width: 160 - indent.count).enumerated() {
+                    print((index == 0 ? head : indent) + line)
+                }
+                if let advice = check.advice {
+                    for (index, line) in TextWrap.lines(advice, width: 160 - indent.count - 2).enumerated() {
+                        print(indent + (index == 0 ? "→ " : "  ") + line)
+                    }
+                }
             }
             print(report.kernelBackendRunnable ? "\nThe kernel backend can run here." : "\nThe kernel backend cannot run here.")
         }

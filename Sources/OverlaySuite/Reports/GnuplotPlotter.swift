@@ -79,7 +79,7 @@ public struct GnuplotPlotter: Sendable {
         ]
         // The caption (conditions and caveats) is wrapped onto as many lines as it needs below
         // the x axis; the bottom margin grows with it.
-        let captionLines = Self.wrap(plot.caption, width: 150)
+        let captionLines = TextWrap.lines(plot.caption, width: 150)
         lines.append("set bmargin \(4 + (3 * captionLines.count + 1) / 2)")
         for (index, line) in captionLines.enumerated() {
             let y = 0.015 + 0.028 * Double(captionLines.count - 1 - index)
@@ -117,22 +117,6 @@ public struct GnuplotPlotter: Sendable {
         lines.append("replot")
         lines.append("unset output")
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// `text` broken at spaces into lines of at most `width` characters.
-    static func wrap(_ text: String, width: Int) -> [String] {
-        var lines: [String] = []
-        var current = ""
-        for word in text.split(separator: " ") {
-            if !current.isEmpty && current.count + 1 + word.count > width {
-                lines.append(current)
-                current = String(word)
-            } else {
-                current += current.isEmpty ? String(word) : " " + word
-            }
-        }
-        if !current.isEmpty { lines.append(current) }
-        return lines
     }
 
     /// A gnuplot single-quoted string: only `'` needs escaping, by doubling.

@@ -12,6 +12,7 @@ public enum HumanUnits {
         case "ns/layer": return duration(nanoseconds: value) + "/layer"
         case "bytes": return bytes(value)
         case "GB/s": return String(format: value >= 100 ? "%.0f GB/s" : (value >= 10 ? "%.1f GB/s" : "%.2f GB/s"), value)
+        case "ratio": return String(format: value >= 10 ? "%.1f×" : "%.2f×", value)
         case "inodes": return count(value, "inode")
         case "operations": return count(value, "operation")
         case "files/s": return String(format: value >= 100 ? "%.0f files/s" : "%.1f files/s", value)

@@ -117,20 +117,7 @@ public enum ResultTable {
         return lines.flatMap { wrap($0, width: 160) }.joined(separator: "\n") + "\n"
     }
 
-    static func wrap(_ text: String, width: Int) -> [String] {
-        var lines: [String] = []
-        var current = ""
-        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-            if !current.isEmpty && current.count + 1 + word.count > width {
-                lines.append(current)
-                current = "  " + word
-            } else {
-                current += current.isEmpty ? String(word) : " " + word
-            }
-        }
-        if !current.isEmpty { lines.append(current) }
-        return lines
-    }
+    static func wrap(_ text: String, width: Int) -> [String] { TextWrap.lines(text, width: width, indent: "  ") }
 
     static func format(parameter name: String, _ value: ParameterValue) -> String {
         if name == "size", let bytes = value.intValue { return ByteCount.format(bytes) }
