@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a real six-layer OCI image from this machine's own files with umoci (Debian: umoci),
 # for measuring `overlaybench import` and for running the probes on a real image:
-#   scripts/build-system-image.sh DIR      -> DIR/oci (layout, tag "system"), DIR/system.oci.tar,
+#   tools/build-system-image.sh DIR      -> DIR/oci (layout, tag "system"), DIR/system.oci.tar,
 #                                             DIR/system.docker.tar is made by skopeo if present
 # Layers: 1 /usr/share/doc + zoneinfo (symlinks, hard links), a set-user-ID and a set-group-ID
 # binary, user.* xattrs; 2 python3.11's library; 3 /usr/share/locale; 4 deletions (per-file

@@ -2,7 +2,7 @@
 """Import throughput of `overlaybench import` beside `umoci unpack` and `tar -x` of the same
 layers, in MB/s of uncompressed layer data (10^6 bytes/s), median of N runs, interleaved.
 
-    scripts/measure-import.py OVERLAYBENCH LAYOUT TAG WORKDIR [RUNS]
+    tools/measure-import.py OVERLAYBENCH LAYOUT TAG WORKDIR [RUNS]
 
 Each run starts with the layout's blobs in the page cache (read through first) and the output
 removed and synced; each timed command ends with its data on disk: overlaybench import syncs
