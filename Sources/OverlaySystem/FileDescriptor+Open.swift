@@ -71,13 +71,16 @@ extension FileDescriptor {
 
     /// Opens `path` relative to `directory` with `openat2(2)`, which confines the lookup
     /// according to `resolve` (for example ``ResolveFlags/inRoot``); always `O_CLOEXEC`.
+    /// `mode` is passed only with `O_CREAT` or `O_TMPFILE`: openat2 refuses any other mode with
+    /// `EINVAL` (openat2(2), "mode … must be zero"), where openat ignores it.
     public static func open(
         _ path: String, _ flags: OpenFlags, mode: UInt32 = 0o644,
         relativeTo directory: FileDescriptor, resolve: ResolveFlags
     ) throws(SystemError) -> FileDescriptor {
+        let creates = flags.contains(.create) || flags.contains(.temporaryFile)
         let raw = try retryingEINTR("openat2", path: path) {
             cl_openat2(directory.rawValue, path, UInt64(UInt32(bitPattern: flags.union(.closeOnExec).rawValue)),
-                       UInt64(mode), resolve.rawValue)
+                       creates ? UInt64(mode) : 0, resolve.rawValue)
         }
         return FileDescriptor(rawValue: raw)
     }

@@ -141,3 +141,20 @@ struct SystemLayerTests {
         #expect(b >= a)
     }
 }
+
+@Suite("openat2 modes")
+struct OpenAt2ModeTests {
+    @Test("openat2 without O_CREAT succeeds whatever mode the caller passes (openat2 refuses a mode there)")
+    func modeOnlyWithCreate() throws {
+        try withTemporaryDirectory(prefix: "overlaybench-openat2") { directory in
+            let root = try FileDescriptor.open(directory, [.readOnly, .directory])
+            defer { root.closeIgnoringErrors() }
+            let made = try FileDescriptor.open("f", [.writeOnly, .create, .exclusive], mode: 0o600, relativeTo: root, resolve: .beneath)
+            try made.closeChecked()
+            // The umask can only take bits away from 0600.
+            #expect(try root.status(of: "f").permissions & 0o077 == 0)
+            let reopened = try FileDescriptor.open("f", .readOnly, mode: 0o644, relativeTo: root, resolve: .beneath)
+            reopened.closeIgnoringErrors()
+        }
+    }
+}

@@ -33,14 +33,12 @@ struct ReferenceLayer {
     /// Opens `relative` (a layer path without symlinks; "" is the root) with `flags`: beneath
     /// its parent when that is open already, else beneath the root.
     func open(_ relative: String, _ flags: OpenFlags, mode: UInt32 = 0) throws(SystemError) -> FileDescriptor {
-        // openat2(2) refuses a mode without O_CREAT or O_TMPFILE.
-        let creates = flags.contains(.create) || flags.contains(.temporaryFile)
         if relative.contains("/") {
             return try withParent(relative) { directory, name throws(SystemError) in
-                try FileDescriptor.open(name, flags.union(.noFollow), mode: creates ? mode : 0, relativeTo: directory, resolve: Self.confined)
+                try FileDescriptor.open(name, flags.union(.noFollow), mode: mode, relativeTo: directory, resolve: Self.confined)
             }
         }
-        return try FileDescriptor.open(relative.isEmpty ? "." : relative, flags.union(.noFollow), mode: creates ? mode : 0,
+        return try FileDescriptor.open(relative.isEmpty ? "." : relative, flags.union(.noFollow), mode: mode,
                                 relativeTo: root, resolve: Self.confined)
     }
 

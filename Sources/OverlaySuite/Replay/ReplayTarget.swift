@@ -78,8 +78,7 @@ public final class RootedReplayTarget: ReplayTarget {
     }
 
     public func open(_ path: String, _ flags: OpenFlags, mode: UInt32) throws(SystemError) -> FileDescriptor {
-        // openat2(2) refuses a mode without O_CREAT.
-        try openInRoot(path, flags, mode: flags.contains(.create) ? mode : 0)
+        try openInRoot(path, flags, mode: mode)
     }
 
     public func status(_ path: String) throws(SystemError) -> FileStatus {
