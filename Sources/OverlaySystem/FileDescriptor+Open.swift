@@ -93,7 +93,16 @@ extension FileDescriptor {
     }
 
     /// `close(2)` where nothing useful can be done with an error (cleanup after another error).
-    public func closeIgnoringErrors() { _ = Glibc.close(rawValue) }
+    ///
+    /// `EBADF` is not an error to ignore: it means the descriptor was closed already, and in a
+    /// threaded process a second close closes whatever another thread opened under the same
+    /// number meanwhile (a layer root, a cached directory). Debug builds, the tests', stop there.
+    /// A negative descriptor (one never opened) is left alone.
+    public func closeIgnoringErrors() {
+        guard rawValue >= 0 else { return }
+        let closed = Glibc.close(rawValue) == 0
+        assert(closed || systemErrno() != EBADF, "close(\(rawValue)): EBADF, the descriptor was closed twice")
+    }
 
     /// Reads up to `buffer.count` bytes at `offset` with `pread(2)`; returns 0 at end of file.
     public func pread(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemError) -> Int {

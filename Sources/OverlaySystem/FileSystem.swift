@@ -88,13 +88,18 @@ public enum FileSystem {
         defer { parent.closeIgnoringErrors() }
         let temporary = ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = try FileDescriptor.open(temporary, [.writeOnly, .create, .exclusive], mode: mode, relativeTo: parent)
-        do {
-            try fd.writeAll(bytes, at: 0)
-            try fd.fsync(path: path)
+        do throws(SystemError) {
+            do throws(SystemError) {
+                try fd.writeAll(bytes, at: 0)
+                try fd.fsync(path: path)
+            } catch {
+                fd.closeIgnoringErrors()
+                throw error
+            }
+            // Closed once, here; a failed rename below must not close the number again.
             try fd.closeChecked(path: path)
             try parent.rename(temporary, to: name, in: parent, noReplace: !replacing)
         } catch {
-            fd.closeIgnoringErrors()
             try? parent.unlink(temporary)
             throw SystemError(error.operation, path: path, errno: error.errno)
         }

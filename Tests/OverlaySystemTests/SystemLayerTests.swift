@@ -158,3 +158,37 @@ struct OpenAt2ModeTests {
         }
     }
 }
+
+/// A descriptor closed twice closes, the second time, whatever another thread opened under the
+/// same number in between: in the test process, where suites run in parallel, that was a lower
+/// layer's directory of the reference overlay in a differential run (issue 12), and the
+/// reference then listed another directory. Debug builds stop at the second close instead.
+@Suite("closing descriptors once")
+struct CloseOnceTests {
+    @Test("a second close of one descriptor stops a debug build")
+    func aSecondCloseStops() async {
+        await #expect(processExitsWith: .failure) {
+            let fd = try FileDescriptor.open("/", [.readOnly, .directory])
+            fd.closeIgnoringErrors()
+            fd.closeIgnoringErrors()
+        }
+    }
+
+    @Test("a descriptor that was never opened is not closed")
+    func aNegativeDescriptorIsLeftAlone() {
+        FileDescriptor(rawValue: -1).closeIgnoringErrors()
+    }
+
+    @Test("a failed atomic write closes its temporary once and leaves the existing file")
+    func aRefusedAtomicWriteClosesOnce() throws {
+        try withTemporaryDirectory(prefix: "overlaybench-close") { directory in
+            let path = directory + "/kept"
+            try FileSystem.writeAtomically(Array("old".utf8), to: path, replacing: false)
+            #expect(throws: SystemError.self) {
+                try FileSystem.writeAtomically(Array("new".utf8), to: path, replacing: false)
+            }
+            #expect(try FileSystem.readText(path) == "old")
+            #expect(try FileSystem.entries(directory) == ["kept"])
+        }
+    }
+}

@@ -33,12 +33,9 @@ final class ImageFiles {
         } catch {
             throw ImageError.system(error, path)
         }
-        if archive {
-            do { try indexArchive() } catch {
-                descriptor.closeIgnoringErrors()
-                throw error
-            }
-        }
+        // Every stored property is set from here on, so a throw runs deinit, which closes the
+        // descriptor: closing it here too would close whatever took its number meanwhile.
+        if archive { try indexArchive() }
     }
 
     deinit {

@@ -132,21 +132,27 @@ final class LayerApplier {
             try clear(base, in: parent, keepingDirectory: false)
             file = try FileDescriptor.open(base, flags, mode: 0o600, relativeTo: parent)
         }
-        defer { file.closeIgnoringErrors() }
-        var offset: Int64 = 0
-        try tar.readData { chunk in
-            try file.pwriteAll(chunk, at: offset)
-            offset += Int64(chunk.count)
+        // Closed exactly once: on an error here, or by the checked close below. A second close
+        // would close whatever descriptor another thread opened under the same number.
+        do {
+            var offset: Int64 = 0
+            try tar.readData { chunk in
+                try file.pwriteAll(chunk, at: offset)
+                offset += Int64(chunk.count)
+            }
+            try setOwner(entry) { () throws(SystemError) in try file.changeOwner(uid: entry.uid, gid: entry.gid) }
+            try setAttributes(entry, isRegularOrDirectory: true) { name, value throws(SystemError) in
+                try ExtendedAttributes.set(name, value: value, descriptor: file)
+            }
+            try file.changeMode(permissions: entry.mode)
+            try file.setTimes(access: accessTime(entry), modification: entry.modificationTime)
+        } catch {
+            file.closeIgnoringErrors()
+            throw error
         }
+        try file.closeChecked(path: entry.name)
         counts.files += 1
         counts.fileBytes += entry.size
-        try setOwner(entry) { () throws(SystemError) in try file.changeOwner(uid: entry.uid, gid: entry.gid) }
-        try setAttributes(entry, isRegularOrDirectory: true) { name, value throws(SystemError) in
-            try ExtendedAttributes.set(name, value: value, descriptor: file)
-        }
-        try file.changeMode(permissions: entry.mode)
-        try file.setTimes(access: accessTime(entry), modification: entry.modificationTime)
-        try file.closeChecked(path: entry.name)
     }
 
     private func makeDirectory(_ entry: TarEntry, base: String, parent: FileDescriptor, path: [String]) throws {

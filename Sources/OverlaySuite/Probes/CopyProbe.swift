@@ -43,6 +43,8 @@ public struct CopyProbe {
         func close(removing destination: String) {
             input.closeIgnoringErrors()
             output.closeIgnoringErrors()
+            input = FileDescriptor(rawValue: -1)
+            output = FileDescriptor(rawValue: -1)
             try? FileDescriptor.currentWorkingDirectory.unlink(destination)
         }
     }
