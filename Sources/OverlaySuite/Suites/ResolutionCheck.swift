@@ -17,16 +17,19 @@ public enum ResolutionCheck {
     public struct Finding: Sendable, Equatable {
         public var threshold: Double
         public var samples: Int
-        /// Half the width of the decision interval, as a fraction of the ratio (0.12 is ±12%).
-        public var resolution: Double
+        /// The decision interval of the ratio of two such runs (1 is no change): a change inside
+        /// it cannot be told from noise.
+        public var interval: ClosedRange<Double>
+        /// The interval's larger distance from 1, as a fraction (0.12 is 12%).
+        public var resolution: Double { max(interval.upperBound - 1, 1 - interval.lowerBound) }
         /// The samples a side that would resolve the threshold; nil when the repeat spread alone
         /// is wider than it.
         public var suggestedSamples: Int?
 
         /// The warning `run` records with the measurement and prints.
         public var message: String {
-            let head = String(format: "%d samples resolve about ±%.3g%% here, wider than the suite's threshold of %g%%",
-                              samples, resolution * 100, threshold * 100)
+            let head = String(format: "%d samples cannot tell changes within %+.3g%%…%+.3g%% from noise here, wider than the suite's threshold of %g%%",
+                              samples, (interval.lowerBound - 1) * 100, (interval.upperBound - 1) * 100, threshold * 100)
             guard let suggestedSamples else {
                 return head + ": the between-repeat spread alone exceeds it, so no sample count can; raise the threshold or quiet the machine"
             }
@@ -42,8 +45,7 @@ public enum ResolutionCheck {
         options.seed = seed
         let entry = Comparison.compare(baseline: measurement, current: measurement, options: options)
         guard entry.verdict == .inconclusive, let decision = entry.decisionInterval else { return nil }
-        let resolution = max(decision.upper - 1, 1 - decision.lower)
-        return Finding(threshold: threshold, samples: measurement.samples.count, resolution: resolution,
+        return Finding(threshold: threshold, samples: measurement.samples.count, interval: decision.lower...decision.upper,
                        suggestedSamples: entry.samplesToResolve)
     }
 }
