@@ -48,12 +48,38 @@ public struct CapacityModel: Sendable, Encodable {
         /// intercept intervals (conservative: they are not independent, so the true joint
         /// interval is narrower).
         public func predict(bytes: Int64) -> (microseconds: Double, ci: ConfidenceInterval) {
-            let line = (bytes >= Self.largeRegimeFrom ? largeRegime : nil) ?? fit
-            let mebibytes = Double(bytes) / Double(1 << 20)
-            let low = line.interceptCI.lower + line.slopeCI.lower * mebibytes
-            let high = line.interceptCI.upper + line.slopeCI.upper * mebibytes
-            return (line.predict(mebibytes), ConfidenceInterval(lower: min(low, high), upper: max(low, high), level: line.slopeCI.level))
+            predict(files: 1, bytes: bytes, sizesFrom: bytes)
         }
+
+        /// The predicted time to first-write `files` lower files of `bytes` bytes in all, none
+        /// smaller than `smallest` (which picks the regime, as for one file of that size), µs:
+        /// `files` fixed costs plus the bytes over the bandwidth, with the interval from the
+        /// ends of both intervals, as ``predict(bytes:)``. Linear, so it is the sum of
+        /// ``predict(bytes:)`` over the files.
+        public func predict(files: Int, bytes: Int64, sizesFrom smallest: Int64) -> (microseconds: Double, ci: ConfidenceInterval) {
+            let line = regime(for: smallest)
+            let n = Double(files), mebibytes = Double(bytes) / Double(1 << 20)
+            let low = n * line.fixedCI.lower + line.perMiBCI.lower * mebibytes
+            let high = n * line.fixedCI.upper + line.perMiBCI.upper * mebibytes
+            return (n * line.fixed + line.perMiB * mebibytes, ConfidenceInterval(lower: min(low, high), upper: max(low, high), level: fit.slopeCI.level))
+        }
+
+        /// The model for files of `bytes` bytes. One line when it fits the small sizes (or when
+        /// nothing else is known); with two regimes, the bandwidth line from ``largeRegimeFrom``
+        /// up and, below it, the fixed cost the smallest size measured, as ``CapacityModel``'s
+        /// sentence states them.
+        func regime(for bytes: Int64) -> (fixed: Double, fixedCI: ConfidenceInterval, perMiB: Double, perMiBCI: ConfidenceInterval) {
+            if !lineFitsSmallSizes, let large = largeRegime {
+                if bytes >= Self.largeRegimeFrom { return (large.intercept, large.interceptCI, large.slope, large.slopeCI) }
+                let none = ConfidenceInterval(lower: 0, upper: 0, level: smallestSizeCI.level)
+                return (smallestSizeMicroseconds, smallestSizeCI, 0, none)
+            }
+            return (fit.intercept, fit.interceptCI, fit.slope, fit.slopeCI)
+        }
+
+        /// Whether the data supports the model: one line that fits the small sizes, or a fixed
+        /// cost and a bandwidth fitted apart. Otherwise its predictions are inconclusive.
+        public var isSupported: Bool { lineFitsSmallSizes || largeRegime != nil }
 
         public var mountOptions: String { configuration["mountOptions"] ?? "" }
         public var cache: String { configuration["cache"] ?? "" }
@@ -99,7 +125,8 @@ public struct CapacityModel: Sendable, Encodable {
         lookup = []
         notes = []
         let timed = measurements.filter { $0.unit == "ns" && $0.hasSamples && $0.parameters["scope"] == nil }
-        fitCopyUp(timed.filter { $0.probe == "copyup" && $0.metric == "firstWrite" })
+        // An image's first writes have a size per file, not per measurement: ``ImageCopyUpModel`` fits them.
+        fitCopyUp(timed.filter { $0.probe == "copyup" && $0.metric == "firstWrite" && $0.parameters["image"] == nil })
         fitLookup(timed.filter { $0.probe == "lookup" && ($0.metric == "stat" || $0.metric == "readdir")
             && $0.parameters["depth"]?.intValue != nil })
     }
@@ -114,32 +141,39 @@ public struct CapacityModel: Sendable, Encodable {
                 guard let size = m.sizeBytes else { continue }
                 bySize[size, default: []] += m.samples.map { $0 / 1_000 }
             }
-            let sizes = bySize.keys.sorted()
             var configuration: [String: String] = [:]
             for pair in key.dropFirst() {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 configuration[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
             }
-            guard sizes.count >= 2 else {
+            guard let cost = Self.copyUpCost(backend: key[0], configuration: configuration, bySize: bySize) else {
                 notes.append("copy-up \(key.joined(separator: ", ")): one size only, so there is no line to fit")
                 continue
             }
-            let fit = Self.theilSen(bySize, sizes: sizes)
-            let smallest = bySize[sizes[0]]!
-            let smallestCI = Bootstrap.medianCI(smallest)
-            let smallestMedian = Summary.percentile(sorted: smallest.sorted(), 50)
-            // The line describes the small files when its value at the smallest size lies inside
-            // that size's own interval, or within a fifth of its median (a straight line through
-            // noisy data is never exact; a fixed cost several times what 0 bytes paid is wrong).
-            let predictedSmallest = fit.predict(Double(sizes[0]) / Double(1 << 20))
-            let fits = smallestCI.contains(predictedSmallest) || abs(predictedSmallest - smallestMedian) <= 0.2 * smallestMedian
-            let large = sizes.filter { $0 >= CopyUpCost.largeRegimeFrom }
-            let largeRegime = !fits && large.count >= 2 ? Self.theilSen(bySize, sizes: large) : nil
-            copyUp.append(CopyUpCost(
-                backend: key[0], configuration: configuration, fit: fit, sizes: sizes,
-                smallestSizeMicroseconds: smallestMedian, smallestSizeCI: smallestCI,
-                lineFitsSmallSizes: fits, largeRegime: largeRegime))
+            copyUp.append(cost)
         }
+    }
+
+    /// The copy-up model of one configuration from its first writes (µs) by lower-file size;
+    /// nil with fewer than two sizes.
+    static func copyUpCost(backend: String, configuration: [String: String], bySize: [Int64: [Double]]) -> CopyUpCost? {
+        let sizes = bySize.keys.sorted()
+        guard sizes.count >= 2 else { return nil }
+        let fit = Self.theilSen(bySize, sizes: sizes)
+        let smallest = bySize[sizes[0]]!
+        let smallestCI = Bootstrap.medianCI(smallest)
+        let smallestMedian = Summary.percentile(sorted: smallest.sorted(), 50)
+        // The line describes the small files when its value at the smallest size lies inside
+        // that size's own interval, or within a fifth of its median (a straight line through
+        // noisy data is never exact; a fixed cost several times what 0 bytes paid is wrong).
+        let predictedSmallest = fit.predict(Double(sizes[0]) / Double(1 << 20))
+        let fits = smallestCI.contains(predictedSmallest) || abs(predictedSmallest - smallestMedian) <= 0.2 * smallestMedian
+        let large = sizes.filter { $0 >= CopyUpCost.largeRegimeFrom }
+        let largeRegime = !fits && large.count >= 2 ? Self.theilSen(bySize, sizes: large) : nil
+        return CopyUpCost(
+            backend: backend, configuration: configuration, fit: fit, sizes: sizes,
+            smallestSizeMicroseconds: smallestMedian, smallestSizeCI: smallestCI,
+            lineFitsSmallSizes: fits, largeRegime: largeRegime)
     }
 
     private static func theilSen(_ bySize: [Int64: [Double]], sizes: [Int64]) -> LinearFit {

@@ -146,9 +146,14 @@ public struct ReportWriter: Sendable {
                     },
                     numeric: [1, 3, 4, 5]))
             }
-            let sentences = model.sentences(host: "this host (\(host), kernel \(input.result.environment.kernel))", predict: options.predict)
+            let described = "this host (\(host), kernel \(input.result.environment.kernel))"
+            let sentences = model.sentences(host: described, predict: options.predict)
             if !sentences.isEmpty { document.append(.bullets(sentences)) }
             for note in model.notes { document.append(.note(note)) }
+            for image in ImageCopyUpModel.models(input.result.measurements) {
+                anyModel = true
+                for block in ImageReport.blocks(image, host: described) { document.append(block) }
+            }
         }
         if !anyModel { document.append(.paragraph("No copy-up or lookup sweep to fit.")) }
 
