@@ -35,11 +35,12 @@ struct ImageCopyUpReportTests {
         ("≤16MiB", 5, 40 << 20, [5 << 20, 10 << 20, 16 << 20]),
     ]
 
-    static func microseconds(_ size: Int64, fixed: Double) -> Double { fixed + 3000 * Double(size) / Double(1 << 20) }
+    /// 500 µs + 3000 µs per MiB.
+    static func line(_ size: Int64) -> Double { 500 + 3000 * Double(size) / Double(1 << 20) }
 
     /// The run's measurements; each class's samples are taken in the rounds `order`, so a
-    /// sample's size is found only through its round. `fixed(size)` is the first write's fixed part.
-    static func run(order: [Int] = [2, 0, 1], fixed: (Int64) -> Double = { _ in 500 }) -> [OverlaySuite.Measurement] {
+    /// sample's size is found only through its round. `cost(size)` is a first write, µs.
+    static func run(order: [Int] = [2, 0, 1], cost: (Int64) -> Double = line) -> [OverlaySuite.Measurement] {
         var measurements: [OverlaySuite.Measurement] = []
         for sizeClass in classes {
             var parameters = image
@@ -58,7 +59,7 @@ struct ImageCopyUpReportTests {
             parameters["fs"] = "root"
             parameters["mountOptions"] = ""
             var m = OverlaySuite.Measurement(probe: "copyup", backend: "kernel", metric: "firstWrite", unit: "ns", parameters: parameters,
-                                             samples: order.map { microseconds(sizeClass.sampled[$0], fixed: fixed(sizeClass.sampled[$0])) * 1_000 })
+                                             samples: order.map { cost(sizeClass.sampled[$0]) * 1_000 })
             m.rounds = order
             measurements.append(m)
         }
@@ -96,21 +97,27 @@ struct ImageCopyUpReportTests {
         #expect(abs(byRound.fit.rSquared - 1) < 1e-9)
     }
 
-    @Test("A model the data does not support makes the share inconclusive")
-    func inconclusive() throws {
-        // Empty files cost 200 µs, every other file 1 ms + 3 ms per MiB: one line does not fit
-        // the smallest size, and with three sizes of 1 MiB or more the bandwidth is fitted apart.
-        let split = try #require(ImageCopyUpModel.models(Self.run(fixed: { $0 == 0 ? 200 : 1_000 })).first?.estimates.first)
-        #expect(split.cost?.lineFitsSmallSizes == false && split.cost?.largeRegime != nil && split.total != nil)
-        // The same with every large file 16 MiB: no bandwidth can be fitted apart.
-        var measurements = Self.run(fixed: { $0 == 0 ? 200 : 1_000 })
+    @Test("Small and large files priced apart where one line does not describe both, inconclusive where the large cannot be fitted")
+    func twoRegimesOrInconclusive() throws {
+        // Files below 1 MiB cost a flat 200 µs, larger ones 5 ms + 3 ms per MiB: the robust line
+        // through nine small files and three large ones is the small files' flat one, which
+        // misses the large files, so the large files get their own line.
+        let split = { (size: Int64) in size < 1 << 20 ? 200 : 5_000 + 3_000 * Double(size) / Double(1 << 20) }
+        let estimate = try #require(ImageCopyUpModel.models(Self.run(cost: split)).first?.estimates.first)
+        let cost = try #require(estimate.cost)
+        #expect(!cost.lineFitsSmallSizes && cost.largeRegime != nil && cost.smallSizes == 0...1_000_000)
+        let total = try #require(estimate.total)
+        // 450 small files at 200 µs; 5 large ones at 5 ms and 3 ms for each of their 40 MiB.
+        #expect(abs(total.microseconds - (450 * 200 + 5 * 5_000 + 3_000 * 40)) < 1, "\(total.microseconds)")
+        // The same with every large file 16 MiB: no line can be fitted to the large files.
+        var measurements = Self.run(cost: split)
         for index in measurements.indices where measurements[index].text("sizeClass") == "≤16MiB" && measurements[index].metric == "firstWrite" {
             measurements[index].parameters["fileSizes"] = "16777216,16777216,16777216"
-            measurements[index].samples = Array(repeating: Self.microseconds(16 << 20, fixed: 1_000) * 1_000, count: 3)
+            measurements[index].samples = Array(repeating: split(16 << 20) * 1_000, count: 3)
         }
         let model = try #require(ImageCopyUpModel.models(measurements).first)
-        let estimate = try #require(model.estimates.first)
-        #expect(estimate.cost?.isSupported == false && estimate.total == nil)
+        let unfitted = try #require(model.estimates.first)
+        #expect(unfitted.cost?.isSupported == false && unfitted.total == nil)
         let sentence = try #require(model.sentences(host: "h").first)
         #expect(sentence.contains("first-writing a share of this image's files is inconclusive"), "\(sentence)")
         #expect(!sentence.contains("about"), "\(sentence)")

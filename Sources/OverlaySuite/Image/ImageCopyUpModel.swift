@@ -103,7 +103,7 @@ public struct ImageCopyUpModel: Sendable {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
             })
-            let cost = CapacityModel.copyUpCost(backend: key[0], configuration: configuration, bySize: bySize)
+            let cost = CapacityModel.copyUpCost(backend: key[0], configuration: configuration, bySize: bySize, perFile: true)
             return Estimate(backend: key[0], configuration: configuration, cost: cost, samples: samples,
                             total: cost.flatMap { $0.isSupported ? Self.total($0, rows) : nil })
         }

@@ -25,9 +25,13 @@ public struct CapacityModel: Sendable, Encodable {
         /// y = fixed µs + per-MiB µs · size in MiB, over every size.
         public var fit: LinearFit
         public var sizes: [Int64]
-        /// The median first write at the smallest size measured, µs, and its bootstrap interval.
+        /// The median first write at the smallest size measured, µs, and its bootstrap interval
+        /// (for an image: of every file below ``largeRegimeFrom``, ``smallSizes``).
         public var smallestSizeMicroseconds: Double
         public var smallestSizeCI: ConfidenceInterval
+        /// The sizes that median is of: the smallest alone for a sweep, every size below
+        /// ``largeRegimeFrom`` for an image's files.
+        public var smallSizes: ClosedRange<Int64>
         /// Whether the line, at the smallest size, agrees with what that size measured; when it
         /// does not, one line does not describe both the small and the large files.
         public var lineFitsSmallSizes: Bool
@@ -155,25 +159,40 @@ public struct CapacityModel: Sendable, Encodable {
     }
 
     /// The copy-up model of one configuration from its first writes (µs) by lower-file size;
-    /// nil with fewer than two sizes.
-    static func copyUpCost(backend: String, configuration: [String: String], bySize: [Int64: [Double]]) -> CopyUpCost? {
+    /// nil with fewer than two sizes. A sweep's small files are its smallest size. With
+    /// `perFile` (an image's files: a size each, most of them small), the small files are every
+    /// size below ``CopyUpCost/largeRegimeFrom``, and the line must describe the larger ones
+    /// too: a robust line through many small files and a few large ones follows the small ones.
+    static func copyUpCost(backend: String, configuration: [String: String], bySize: [Int64: [Double]], perFile: Bool = false) -> CopyUpCost? {
         let sizes = bySize.keys.sorted()
         guard sizes.count >= 2 else { return nil }
         let fit = Self.theilSen(bySize, sizes: sizes)
-        let smallest = bySize[sizes[0]]!
+        let large = sizes.filter { $0 >= CopyUpCost.largeRegimeFrom }
+        let below = sizes.filter { $0 < CopyUpCost.largeRegimeFrom }
+        let small = perFile && !below.isEmpty ? below : [sizes[0]]
+        let smallest = small.flatMap { bySize[$0]! }
         let smallestCI = Bootstrap.medianCI(smallest)
         let smallestMedian = Summary.percentile(sorted: smallest.sorted(), 50)
-        // The line describes the small files when its value at the smallest size lies inside
-        // that size's own interval, or within a fifth of its median (a straight line through
-        // noisy data is never exact; a fixed cost several times what 0 bytes paid is wrong).
-        let predictedSmallest = fit.predict(Double(sizes[0]) / Double(1 << 20))
-        let fits = smallestCI.contains(predictedSmallest) || abs(predictedSmallest - smallestMedian) <= 0.2 * smallestMedian
-        let large = sizes.filter { $0 >= CopyUpCost.largeRegimeFrom }
+        let fits = Self.describes(fit, small, bySize, median: smallestMedian, ci: smallestCI)
+            && (!perFile || large.isEmpty || large == sizes || Self.describes(fit, large, bySize))
         let largeRegime = !fits && large.count >= 2 ? Self.theilSen(bySize, sizes: large) : nil
         return CopyUpCost(
             backend: backend, configuration: configuration, fit: fit, sizes: sizes,
-            smallestSizeMicroseconds: smallestMedian, smallestSizeCI: smallestCI,
+            smallestSizeMicroseconds: smallestMedian, smallestSizeCI: smallestCI, smallSizes: small[0]...small[small.count - 1],
             lineFitsSmallSizes: fits, largeRegime: largeRegime)
+    }
+
+    /// Whether `line` describes the first writes at `sizes`: its median value over them lies
+    /// inside the interval of their median, or within a fifth of it (a straight line through
+    /// noisy data is never exact; a fixed cost several times what 0 bytes paid is wrong).
+    static func describes(_ line: LinearFit, _ sizes: [Int64], _ bySize: [Int64: [Double]],
+                          median: Double? = nil, ci: ConfidenceInterval? = nil) -> Bool {
+        let samples = sizes.flatMap { bySize[$0]! }
+        let median = median ?? Summary.percentile(sorted: samples.sorted(), 50)
+        let ci = ci ?? Bootstrap.medianCI(samples)
+        let predictions = sizes.flatMap { size in bySize[size]!.map { _ in line.predict(Double(size) / Double(1 << 20)) } }
+        let predicted = Summary.percentile(sorted: predictions.sorted(), 50)
+        return ci.contains(predicted) || abs(predicted - median) <= 0.2 * median
     }
 
     private static func theilSen(_ bySize: [Int64: [Double]], sizes: [Int64]) -> LinearFit {
@@ -235,7 +254,7 @@ public struct CapacityModel: Sendable, Encodable {
     static func copyUpModel(_ cost: CopyUpCost) -> String {
         let level = percent(cost.fit.slopeCI.level)
         let range = "sizes \(ByteCount.format(cost.sizes[0]))–\(ByteCount.format(cost.largestSize))"
-        let small = "the first write at \(ByteCount.format(cost.sizes[0])) took \(seconds(cost.smallestSizeMicroseconds)) "
+        let small = "the first write \(smallLabel(cost)) took \(seconds(cost.smallestSizeMicroseconds)) "
             + "(\(level) CI \(seconds(cost.smallestSizeCI.lower)) to \(seconds(cost.smallestSizeCI.upper)))"
         if cost.lineFitsSmallSizes {
             let fixed = cost.fit.intercept > 0
@@ -250,10 +269,17 @@ public struct CapacityModel: Sendable, Encodable {
                 + "disagrees with what was measured: \(small); measure at least two sizes of 1MiB or more to fit the bandwidth apart."
         }
         return "a fixed cost of \(seconds(cost.smallestSizeMicroseconds)) "
-            + "(\(level) CI \(seconds(cost.smallestSizeCI.lower)) to \(seconds(cost.smallestSizeCI.upper)), measured at \(ByteCount.format(cost.sizes[0]))), "
+            + "(\(level) CI \(seconds(cost.smallestSizeCI.lower)) to \(seconds(cost.smallestSizeCI.upper)), measured \(smallLabel(cost))), "
             + "and from \(ByteCount.format(CopyUpCost.largeRegimeFrom)) up \(bandwidth(large)) "
             + "(Theil–Sen over \(large.n) samples to \(ByteCount.format(cost.largestSize)), R² = \(String(format: "%.3f", large.rSquared))); "
             + "one line through every size does not fit the small sizes."
+    }
+
+    /// `at 0B`, or `of files of 0B–1000KiB (median)` where the small files are many sizes.
+    static func smallLabel(_ cost: CopyUpCost) -> String {
+        let range = cost.smallSizes
+        if range.lowerBound == range.upperBound { return "at \(ByteCount.format(range.lowerBound))" }
+        return "of files of \(ByteCount.format(range.lowerBound))–\(ByteCount.format(range.upperBound)) (median)"
     }
 
     /// `1.2 ms per MiB (95% CI 1.1 to 1.3 ms), about 850 MB/s`.

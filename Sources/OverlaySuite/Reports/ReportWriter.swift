@@ -199,7 +199,8 @@ public struct ReportWriter: Sendable {
         }
         let measurements = pairs.map(\.1)
         let parameterNames = Measurement.orderedParameterNames(measurements.flatMap { $0.parameters.keys }).filter { name in
-            !ResultTable.fittedParameters.contains(name) && Set(measurements.map { $0.text(name) }).count > 1
+            !ResultTable.fittedParameters.contains(name) && !ResultTable.listParameters.contains(name)
+                && Set(measurements.map { $0.text(name) }).count > 1
         }
         let fileColumn = inputs.count > 1
         var header = (fileColumn ? ["file"] : []) + ["backend", "metric"] + parameterNames
