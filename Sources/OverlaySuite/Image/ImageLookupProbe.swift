@@ -13,10 +13,7 @@ import OverlaySystem
 /// trial of each round, in the sampler's shuffled order; a lookup whose outcome is wrong (a
 /// hidden name found, a file not found) fails the run.
 public struct ImageLookupProbe {
-    public struct Configuration: Sendable {
-        public var sampling = SamplingPlan()
-        public init() {}
-    }
+    public typealias Configuration = ImageProbeConfiguration
 
     public static let name = "lookup"
 

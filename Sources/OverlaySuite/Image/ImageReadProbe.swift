@@ -13,10 +13,7 @@ import OverlaySystem
 /// open is not timed). Every file in every place is one trial per metric in each round, in the
 /// sampler's shuffled order; what a view reads is checked against the layer's file first.
 public struct ImageReadProbe {
-    public struct Configuration: Sendable {
-        public var sampling = SamplingPlan()
-        public init() {}
-    }
+    public typealias Configuration = ImageProbeConfiguration
 
     public static let name = "read"
 

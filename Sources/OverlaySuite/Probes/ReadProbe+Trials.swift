@@ -10,7 +10,9 @@ extension ReadProbe {
     /// others. They live as long as a trial that holds them.
     final class Buffers {
         let sequential = UnsafeMutableRawBufferPointer.allocate(byteCount: ReadProbe.sequentialBuffer, alignment: 4096)
-        var block: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: sequential[0..<ReadProbe.blockSize]) }
+        let block: UnsafeMutableRawBufferPointer
+
+        init() { block = UnsafeMutableRawBufferPointer(rebasing: sequential[0..<ReadProbe.blockSize]) }
 
         deinit { sequential.deallocate() }
     }
