@@ -23,7 +23,7 @@ struct ImageOptions: ParsableArguments {
 
 /// `run copyup --image DIR --sample-files N`.
 struct ImageSampleOptions: ParsableArguments {
-    @Option(name: .long, help: "With --image: first-write this many of the image's regular files, drawn by size class (seeded by --seed); --sizes and --layers do not apply.")
+    @Option(name: .long, help: "With --image: first-write this many of the image's regular files, drawn by size class (seeded by --seed), each one round (after --warmup rounds of one file per class); --samples, --sizes and --layers do not apply.")
     var sampleFiles: Int = 20
 
     func validate() throws {
@@ -31,33 +31,25 @@ struct ImageSampleOptions: ParsableArguments {
     }
 }
 
+/// The image probes, sampled with the plan every probe shares (``RunOptions/samplingPlan(fs:)``).
 extension ImageWorkload {
-    func copyUpProbe(sampleFiles: Int, options: RunOptions, fs: String, log: ProgressLog) throws -> any Probe {
+    func copyUpProbe(sampleFiles: Int, control: Bool, options: RunOptions, fs: String, log: ProgressLog) throws -> any Probe {
         var configuration = ImageCopyUpProbe.Configuration()
+        configuration.sampling = try options.samplingPlan(fs: fs)
         configuration.sampleFiles = sampleFiles
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
-        configuration.seed = options.seed
-        configuration.fs = fs
+        configuration.control = control
         return ImageCopyUpProbe(configuration: configuration, workload: self, backends: try options.variants(), log: log)
     }
 
     func lookupProbe(options: RunOptions, fs: String, log: ProgressLog) throws -> any Probe {
         var configuration = ImageLookupProbe.Configuration()
-        configuration.samples = options.samples
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
-        configuration.seed = options.seed
-        configuration.fs = fs
+        configuration.sampling = try options.samplingPlan(fs: fs)
         return ImageLookupProbe(configuration: configuration, workload: self, backends: try options.variants(), log: log)
     }
 
     func readProbe(options: RunOptions, fs: String, log: ProgressLog) throws -> any Probe {
         var configuration = ImageReadProbe.Configuration()
-        configuration.samples = options.samples
-        configuration.warmup = options.warmup
-        configuration.caches = try CacheState.parseList(options.cache)
-        configuration.fs = fs
+        configuration.sampling = try options.samplingPlan(fs: fs)
         return ImageReadProbe(configuration: configuration, workload: self, backends: try options.variants(), log: log)
     }
 }

@@ -144,7 +144,7 @@ struct CopyUpCommand: ParsableCommand {
         configuration.jobsMode = CopyUpProbe.JobsMode(rawValue: jobsMode) ?? .distinct
         let workload = try image.load()
         try ProbeRunner(options: options).run(eachFilesystem: { fs, log in
-            if let workload { return try workload.copyUpProbe(sampleFiles: imageSample.sampleFiles, options: options, fs: fs, log: log) }
+            if let workload { return try workload.copyUpProbe(sampleFiles: imageSample.sampleFiles, control: control, options: options, fs: fs, log: log) }
             var configuration = configuration
             configuration.sampling = try options.samplingPlan(fs: fs)
             return CopyUpProbe(configuration: configuration, backends: try options.variants(), log: log)

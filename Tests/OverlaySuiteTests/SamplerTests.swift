@@ -188,3 +188,47 @@ struct CopyUpControlTests {
         #expect(first.parameters["shuffleSeed"] != nil)
     }
 }
+
+/// A cold sample through the reference overlay starts from the lookup caches a freshly opened
+/// overlay has: what it learned of the layers before does not answer.
+@Suite("Sampler: cold reference lookups", .serialized, Gate.root.trait)
+struct SamplerColdReferenceTests {
+    /// Two rounds of one lookup of the lower file `f`, which round 1's set-up deletes behind the
+    /// overlay's back: the errno each round's lookup returned.
+    func lookups(_ cache: CacheState, backend: any OverlayBackend) throws -> [Double] {
+        var plan = SamplingPlan()
+        plan.samples = 2
+        plan.warmup = 0
+        plan.caches = [cache]
+        let book = SampleBook()
+        try withTemporaryDirectory { directory in
+            let stack = try LayerStackBuilder(spec: LayerStackSpec(layerCount: 1, seed: 1, files: [FileSpec(path: "f", size: 0, layer: 0)]))
+                .build(in: directory)
+            try withMergedView(backend, stack, options: .defaults) { view in
+                let sampler = Sampler(plan: plan, log: ProgressLog(level: .quiet))
+                let calls = ViewCalls(view)
+                let key = SampleBook.Key(probe: "test", backend: view.backend, metric: "errno", unit: "errno", parameters: [:])
+                try sampler.run("cold reference", cache: cache, book: book) { round in
+                    [Trial(key: nil, writes: false, quiescer: nil, view: view,
+                           setUp: { if round == 1 { try FileSystem.removeFile(stack.lowerLayers[0].diff + "/f") } },
+                           warm: { _ = calls.statxOnly("f") },
+                           operation: { watch in watch.outcome = Int64(calls.statxOnly("f")?.rawValue ?? 0) },
+                           verify: { watch in [Reading(key: key, value: Double(watch.outcome))] })]
+                }
+            }
+        }
+        return try #require(book.measurements().first).samples
+    }
+
+    @Test func coldLookupsReadTheLayersAgainAndWarmOnesDoNot() throws {
+        try Gate.root.require()
+        let reference = ReferenceOverlayBackend(copyEngine: "read-write")
+        let enoent = Double(Errno.noSuchFileOrDirectory.rawValue)
+        // Warm: the overlay's lower index still answers for the deleted file (as the kernel's
+        // dentry cache would), which is why a cold sample must forget it.
+        #expect(try lookups(.warm, backend: reference) == [0, 0])
+        #expect(try lookups(.cold, backend: reference) == [0, enoent])
+        // Through a mount-option variant too.
+        #expect(try lookups(.cold, backend: MountVariantBackend(reference, options: .defaults)) == [0, enoent])
+    }
+}

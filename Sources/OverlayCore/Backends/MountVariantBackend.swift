@@ -61,5 +61,7 @@ public final class VariantMergedView: MergedView {
         try inner.open(path, flags, mode: mode)
     }
 
+    public func dropInProcessCaches() { inner.dropInProcessCaches() }
+
     public func unmount() throws { try inner.unmount() }
 }

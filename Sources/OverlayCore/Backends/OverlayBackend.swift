@@ -34,6 +34,11 @@ public protocol MergedView: AnyObject {
     /// nil means the probe's configured options.
     var requestedOptions: OverlayMountOptions? { get }
 
+    /// Forgets what the view caches inside this process (the reference overlay's lookups), so
+    /// that a cold sample is as cold through it as through a kernel mount after `drop_caches`.
+    /// A mount caches nothing here: the kernel's caches are dropped by the sampler.
+    func dropInProcessCaches()
+
     /// Opens `path` (relative to the merged root) as a process in the container would.
     func open(_ path: String, _ flags: OpenFlags, mode: UInt32) throws(SystemError) -> FileDescriptor
 
@@ -43,6 +48,7 @@ public protocol MergedView: AnyObject {
 
 extension MergedView {
     public var requestedOptions: OverlayMountOptions? { nil }
+    public func dropInProcessCaches() {}
 }
 
 /// Mounts `stack` with `backend`, runs `body`, and always unmounts, on success, on error and

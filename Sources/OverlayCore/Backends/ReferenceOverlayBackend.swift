@@ -55,6 +55,9 @@ public final class ReferenceMergedView: MergedView {
         try overlay.open(path, flags, mode: mode)
     }
 
+    /// A fresh overlay's lookup caches (``ReferenceOverlay/dropLookupCaches()``).
+    public func dropInProcessCaches() { overlay.dropLookupCaches() }
+
     private var isOpen = true
 
     public func unmount() throws {

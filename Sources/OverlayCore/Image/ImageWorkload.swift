@@ -88,6 +88,25 @@ public struct ImageWorkload: Sendable {
         return draws
     }
 
+    /// ``sampleFiles(_:seed:)``'s draw cut into its turns: each round holds at most one file per
+    /// size class, smallest first. `warmup` whole rounds come first, then rounds until `files`
+    /// more files are drawn (the last of them may stop part-way, after its smaller classes).
+    /// A class appears in consecutive rounds from the first until it runs out of files.
+    public func sampleRounds(warmup: Int, files: Int, seed: UInt64) -> [[Draw]] {
+        // Round r holds every class with more than r files, so the warm-up rounds hold these.
+        let warmupFiles = Dictionary(grouping: catalog.regularFiles) { ImageSizeClass(size: $0.size) }.values
+            .reduce(0) { $0 + min($1.count, warmup) }
+        var rounds: [[Draw]] = []
+        for draw in sampleFiles(warmupFiles + files, seed: seed) {
+            if let last = rounds.last?.last, last.sizeClass < draw.sizeClass {
+                rounds[rounds.count - 1].append(draw)
+            } else {
+                rounds.append([draw])
+            }
+        }
+        return rounds
+    }
+
     /// Names to look up across the layers, top to bottom: per layer, a file whose topmost copy
     /// is there (seeded pick), and a directory merged down to it; a name in the deepest such
     /// directory that no layer holds; a whited-out name per layer that has one.

@@ -25,4 +25,9 @@ final class LowerDirectoryCache: Sendable {
             return handle
         }
     }
+
+    /// Lets go of every directory (each closes once no lookup holds it).
+    func removeAll() {
+        directories.withLock { $0.removeAll() }
+    }
 }

@@ -61,6 +61,12 @@ final class LowerLayerIndex: Sendable {
             return walk
         }
     }
+
+    /// Forgets every walk but the root's; ids keep counting, so an entry that still carries a
+    /// forgotten id misses and walks again.
+    func removeAll() {
+        state.withLock { $0.walks.removeAll() }
+    }
 }
 
 /// The lower directories of a merged directory as a prefix of one remembered walk: they are

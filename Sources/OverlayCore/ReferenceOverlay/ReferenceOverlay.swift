@@ -79,6 +79,18 @@ public final class ReferenceOverlay: @unchecked Sendable {
         work.closeIgnoringErrors()
     }
 
+    /// Forgets what lookups learned: the lower walks (``LowerLayerIndex``), the upper layer's
+    /// verdicts, marks and open directories (``UpperLookupCache``) and the open lower directories
+    /// (``LowerDirectoryCache``), so the next lookup reads the layers as a freshly opened overlay
+    /// does. What stays is what a kernel mount pins: the layer roots, open, and their statuses.
+    /// A cold sample calls it before dropping the kernel's caches, so the directories it lets
+    /// go of are dropped too.
+    public func dropLookupCaches() {
+        lowerIndex.removeAll()
+        upperCache.removeAll()
+        lowerDirectories.removeAll()
+    }
+
     var upperLayer: ReferenceLayer { layers[0] }
     var lowerLayers: ArraySlice<ReferenceLayer> { layers[1...] }
 

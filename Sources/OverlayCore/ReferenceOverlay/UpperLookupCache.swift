@@ -126,6 +126,17 @@ final class UpperLookupCache: Sendable {
         }
     }
 
+    /// Forgets everything, as a freshly opened overlay starts; a lookup under an earlier ticket
+    /// records nothing.
+    func removeAll() {
+        state.withLock { state in
+            state.generation &+= 1
+            state.verdicts.removeAll()
+            state.directories.removeAll()
+            state.marks.removeAll()
+        }
+    }
+
     /// The change ended, and all it did was add `path` (copy-up's install): only that name's
     /// verdict is stale. Directories already open still name the same directories.
     func endChange(adding path: String) {

@@ -56,6 +56,23 @@ public enum ImageReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// What `overlaybench report` adds for a copy-up run on an image: the image's file-size
+    /// histogram, with the files sampled in each class, and what first-writing a share of its
+    /// files costs in each configuration (``ImageCopyUpModel``).
+    public static func blocks(_ model: ImageCopyUpModel, host: String) -> [ReportDocument.Block] {
+        let shareOfFiles = { (files: Int) in model.files == 0 ? "–" : String(format: "%.1f%%", Double(files) / Double(model.files) * 100) }
+        let shareOfBytes = { (bytes: Int64) in model.bytes == 0 ? "–" : String(format: "%.1f%%", Double(bytes) / Double(model.bytes) * 100) }
+        let rows = model.histogram.map { row in
+            [row.sizeClass.description, "\(row.files)", shareOfFiles(row.files), HumanUnits.bytes(Double(row.bytes)), shareOfBytes(row.bytes), "\(row.sampled)"]
+        } + [["all", "\(model.files)", "100%", HumanUnits.bytes(Double(model.bytes)), "100%", "\(model.sampledFiles)"]]
+        return [
+            .heading(level: 3, "Image `\(model.image)`: file sizes and what first-writing them costs"),
+            .paragraph("The image's regular files by size class (manifest `\(model.manifest)`), and how many of each class the run first-wrote."),
+            .table(header: ["size class", "files", "share of files", "bytes", "share of bytes", "sampled"], rows: rows, numeric: [1, 2, 3, 4, 5]),
+            .bullets(model.sentences(host: host)),
+        ]
+    }
+
     static func table(_ rows: [[String]], rightAligned: Set<Int>) -> [String] {
         guard let header = rows.first else { return [] }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }

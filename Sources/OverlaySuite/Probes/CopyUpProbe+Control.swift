@@ -69,24 +69,29 @@ extension CopyUpProbe {
         try output.closeChecked(path: destination)
     }
 
-    /// `overhead` per view and size: the median first write over the median control of this
-    /// repeat, and a bootstrap interval over every repeat's samples so far.
+    /// `overhead` per view and size.
     func recordOverhead(_ views: [(stack: LayerStack, view: any MergedView)], cache: CacheState, book: SampleBook) {
         for size in configuration.sizes {
             let control = sampler.complete(controlKey(size: size), cache, true)
             for (_, view) in views {
-                let first = sampler.complete(key(view, "firstWrite", size: size), cache, true)
-                let controlNow = book.values(for: control, repeat: book.currentRepeat)
-                let firstNow = book.values(for: first, repeat: book.currentRepeat)
-                guard !controlNow.isEmpty, !firstNow.isEmpty else { continue }
-                let overhead = sampler.complete(key(view, "overhead", size: size, unit: "ratio"), cache, true)
-                let ratio = Summary(samples: firstNow).p50 / Summary(samples: controlNow).p50
-                guard ratio.isFinite else { continue }
-                book.record(ratio, for: overhead)
-                let pooled = Bootstrap.ratioOfMediansCI(baseline: book.values(for: control), current: book.values(for: first),
-                                                        seed: plan.seed)
-                book.setInterval(pooled.ci, for: overhead)
+                Self.recordOverhead(firstWrite: sampler.complete(key(view, "firstWrite", size: size), cache, true), control: control,
+                                    as: sampler.complete(key(view, "overhead", size: size, unit: "ratio"), cache, true),
+                                    book: book, seed: plan.seed)
             }
         }
+    }
+
+    /// `overhead` (ratio) under `key`: the median of `firstWrite` over the median of `control`
+    /// in this repeat, and a bootstrap interval of that ratio over every repeat's samples so far.
+    /// Nothing is recorded while either has no sample in this repeat.
+    static func recordOverhead(firstWrite: SampleBook.Key, control: SampleBook.Key, as key: SampleBook.Key, book: SampleBook, seed: UInt64) {
+        let controlNow = book.values(for: control, repeat: book.currentRepeat)
+        let firstNow = book.values(for: firstWrite, repeat: book.currentRepeat)
+        guard !controlNow.isEmpty, !firstNow.isEmpty else { return }
+        let ratio = Summary(samples: firstNow).p50 / Summary(samples: controlNow).p50
+        guard ratio.isFinite else { return }
+        book.record(ratio, for: key)
+        let pooled = Bootstrap.ratioOfMediansCI(baseline: book.values(for: control), current: book.values(for: firstWrite), seed: seed)
+        book.setInterval(pooled.ci, for: key)
     }
 }

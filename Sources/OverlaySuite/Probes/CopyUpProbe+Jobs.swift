@@ -40,7 +40,7 @@ extension CopyUpProbe {
                 let calls = ViewCalls(view)
                 let metric = same ? "raceLatency" : "parallelFirstWrite"
                 trials.append(Trial(
-                    key: nil, writes: true, quiescer: try sampler.quiescer(stack, view),
+                    key: nil, writes: true, quiescer: try sampler.quiescer(stack, view), view: view,
                     warm: { for path in files { try SourceFile.readThrough(stack.lowerLayers[0].diff + "/" + path) } },
                     operation: { watch in
                         let timings = Self.runThreads(jobs, calls: calls) { t in

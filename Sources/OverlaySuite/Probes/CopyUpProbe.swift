@@ -111,11 +111,7 @@ public struct CopyUpProbe {
                 set.unmountAll()
                 // Free this state's trees before the next state generates its own (the last
                 // state's stay for --keep; the session removes them otherwise).
-                if cacheIndex < plan.caches.count - 1 {
-                    for directory in set.directories + [controlDirectory] where MountTable.current().mounts(under: directory).isEmpty {
-                        do { try TreeRemover.remove(directory) } catch { log.warning("remove \(directory): \(error)") }
-                    }
-                }
+                if cacheIndex < plan.caches.count - 1 { set.removeTrees(and: [controlDirectory]) }
             }
             try set.mountEach(sampler.backends, spec: stackSpec(), prefix: runDirectory + "/copyup-\(cache.rawValue)",
                               what: "\(configuration.sizes.count) sizes × \(plan.rounds) files × 2 passes (\(cache.rawValue))",
@@ -175,7 +171,7 @@ public struct CopyUpProbe {
                 let second = Trial(key: key(view, trigger.metrics.second, size: size), writes: true, quiescer: quiescer,
                                    operation: { _ in try trigger.perform(calls, path, size: size, second: true, byte: byte.pointer) })
                 trials.append(Trial(
-                    key: key(view, trigger.metrics.first, size: size), writes: true, quiescer: quiescer,
+                    key: key(view, trigger.metrics.first, size: size), writes: true, quiescer: quiescer, view: view,
                     warm: { try SourceFile.readThrough(stack.lowerLayers[0].diff + "/" + path) },
                     operation: { _ in try trigger.perform(calls, path, size: size, second: false, byte: byte.pointer) },
                     verify: { _ in
@@ -194,7 +190,7 @@ public struct CopyUpProbe {
                 // Opened for write and closed untouched: the same upper as an O_RDWR open.
                 let opened = CopyUpTrigger.rdwrOpen.expectation(openPath, size: size, sparse: configuration.sparse, metacopy: false)
                 trials.append(Trial(
-                    key: key(view, "open", size: size), writes: true, quiescer: quiescer,
+                    key: key(view, "open", size: size), writes: true, quiescer: quiescer, view: view,
                     warm: { try SourceFile.readThrough(stack.lowerLayers[0].diff + "/" + openPath) },
                     operation: { watch in watch.outcome = Int64(try calls.open(openPath, .writeOnly).rawValue) },
                     verify: { watch in

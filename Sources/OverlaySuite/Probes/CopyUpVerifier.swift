@@ -89,11 +89,11 @@ struct CopyUpVerifier {
         return .full
     }
 
-    /// The first `count` bytes of `a` and `b` match, compared a word at a time.
+    /// The first `count` bytes of `a` and `b` match, compared a word at a time (at any alignment).
     static func equal(_ a: UnsafeMutableRawBufferPointer, _ b: UnsafeMutableRawBufferPointer, count: Int) -> Bool {
         var i = 0
         while i + 8 <= count {
-            if a.load(fromByteOffset: i, as: UInt64.self) != b.load(fromByteOffset: i, as: UInt64.self) { return false }
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
             i += 8
         }
         while i < count {

@@ -185,18 +185,23 @@ public struct LookupProbe {
         return SampleBook.Key(probe: Self.name, backend: view.backend, metric: "stat", unit: "ns", parameters: parameters)
     }
 
-    /// One `statx` of the name at `position`; its outcome (found, or ENOENT) is checked after.
+    /// One `statx` of the name at `position`.
     private func statTrial(_ stack: LayerStack, _ view: any MergedView, position: Position, depth: Int) throws -> Trial {
-        let path = Self.path(position, deepLevels: configuration.deepLevels)
-        let expectFound = position != .negative && position != .whiteout
+        Self.statTrial(key: statKey(view, position: position, depth: depth), path: Self.path(position, deepLevels: configuration.deepLevels),
+                       expectFound: position != .negative && position != .whiteout, view: view, quiescer: try sampler.quiescer(stack, view))
+    }
+
+    /// One `statx(2)` of `path` relative to the merged root (the reference's own lookup), alone
+    /// between the clock reads; its outcome (found, or `ENOENT` where `expectFound` is false)
+    /// is checked after. Cold samples also record `readBytes`.
+    static func statTrial(key: SampleBook.Key, path: String, expectFound: Bool, view: any MergedView, quiescer: Quiescer) -> Trial {
         let calls = ViewCalls(view)
         return Trial(
-            key: statKey(view, position: position, depth: depth), writes: false, quiescer: try sampler.quiescer(stack, view),
-            countsReads: true,
+            key: key, writes: false, quiescer: quiescer, view: view, countsReads: true,
             warm: { _ = calls.statxOnly(path) },
             operation: { watch in watch.outcome = Int64(calls.statxOnly(path)?.rawValue ?? 0) },
             verify: { watch in
-                try Self.verify(watch.outcome == 0 ? nil : Errno(rawValue: CInt(watch.outcome)), expectFound: expectFound, path: path, view: view)
+                try verify(watch.outcome == 0 ? nil : Errno(rawValue: CInt(watch.outcome)), expectFound: expectFound, path: path, view: view)
                 return []
             })
     }
@@ -233,7 +238,7 @@ public struct LookupProbe {
         parameters["sweep"] = .string(sweep)
         return Trial(
             key: .init(probe: Self.name, backend: view.backend, metric: "readdir", unit: "ns", parameters: parameters),
-            writes: false, quiescer: try sampler.quiescer(stack, view),
+            writes: false, quiescer: try sampler.quiescer(stack, view), view: view,
             warm: { _ = try Self.countEntries(view, path) },
             operation: { watch in watch.outcome = Int64(try Self.countEntries(view, path)) },
             verify: { watch in

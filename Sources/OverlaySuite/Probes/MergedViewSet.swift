@@ -9,7 +9,7 @@ final class MergedViewSet {
     private(set) var views: [(stack: LayerStack, view: any MergedView)] = []
     /// The directories the stacks were generated in, in mount order.
     private(set) var directories: [String] = []
-    private let log: ProgressLog
+    let log: ProgressLog
 
     init(log: ProgressLog) { self.log = log }
 
@@ -20,9 +20,18 @@ final class MergedViewSet {
         _ backend: any OverlayBackend, spec: LayerStackSpec, in directory: String, options: OverlayMountOptions,
         probe: String, mounts: inout [RunEnvironment.MountRecord]
     ) throws -> (stack: LayerStack, view: any MergedView) {
+        try mount(backend, in: directory, options: options, probe: probe, mounts: &mounts) { try LayerStackBuilder(spec: spec).build(in: $0) }
+    }
+
+    /// Makes the new directory `directory`, has `stack` lay out a stack in it, mounts that with
+    /// `backend`, and records the mount in `mounts`.
+    func mount(
+        _ backend: any OverlayBackend, in directory: String, options: OverlayMountOptions, probe: String,
+        mounts: inout [RunEnvironment.MountRecord], stack make: (_ directory: String) throws -> LayerStack
+    ) throws -> (stack: LayerStack, view: any MergedView) {
         try FileDescriptor.currentWorkingDirectory.makeDirectory(directory, mode: 0o755)
         directories.append(directory)
-        let stack = try LayerStackBuilder(spec: spec).build(in: directory)
+        let stack = try make(directory)
         let view = try backend.mount(stack, options: options)
         views.append((stack, view))
         mounts.append(.init(backend: backend.identifier, probe: probe,
@@ -51,6 +60,14 @@ final class MergedViewSet {
     func recordFootprints(probe: String, book: SampleBook, parameters: (any MergedView) -> [String: ParameterValue]) throws {
         for (stack, view) in views {
             try Footprint.record(probe: probe, view: view, workPath: stack.workPath, parameters: parameters(view), book: book)
+        }
+    }
+
+    /// Removes the stacks' directories (and `others`) that nothing is mounted under any more,
+    /// so the next cache state's trees have the space; a failure is only logged.
+    func removeTrees(and others: [String] = []) {
+        for directory in directories + others where MountTable.current().mounts(under: directory).isEmpty {
+            do { try TreeRemover.remove(directory) } catch { log.warning("remove \(directory): \(error)") }
         }
     }
 

@@ -227,7 +227,7 @@ public struct MetadataProbe {
             let calls = calls
             let (setUp, warm, timed) = steps(operation)
             return Trial(
-                key: nil, writes: true, quiescer: try probe.sampler.quiescer(stack, view),
+                key: nil, writes: true, quiescer: try probe.sampler.quiescer(stack, view), view: view,
                 setUp: {
                     before.footprint = try Footprint.measure(subtree)
                     try setUp(calls)

@@ -130,78 +130,22 @@ public struct ReadProbe {
     /// Every round: four trials per place (open; open, 4 KiB, close; random 4 KiB reads;
     /// the whole file sequentially), shuffled.
     private func measure(_ views: [PlacedView], cache: CacheState, book: SampleBook) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.sequentialBuffer, alignment: 4096)
-        defer { buffer.deallocate() }
-        let block = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Self.blockSize])
+        let buffers = Buffers()
         var histograms = Array(repeating: LatencyHistogram(), count: views.count)
         var random = SplitMix64(seed: plan.seed ^ 0x5eed_0f_4ead)
         let blocks = UInt64(configuration.size / Int64(Self.blockSize))
-        let size = configuration.size
-        let name = Self.fileName
         try sampler.run("read", cache: cache, book: book) { round in
             let offsets = (0..<configuration.randomReads).map { _ in Int64(random.next() % blocks) * Int64(Self.blockSize) }
             return try views.enumerated().flatMap { index, entry -> [Trial] in
-                let view = entry.view
-                let quiescer = try sampler.quiescer(entry.stack, view)
-                let warm = { try Self.readThrough(view, buffer) }
-                let randomKey = key(entry, "randomRead", unit: "ns")
+                let target = Target(view: entry.view, path: Self.fileName, size: configuration.size,
+                                    quiescer: try sampler.quiescer(entry.stack, entry.view), buffers: buffers)
                 return [
-                    Trial(key: key(entry, "open", unit: "ns"), writes: false, quiescer: quiescer, warm: warm,
-                          operation: { watch in watch.outcome = Int64(try view.open(name, .readOnly, mode: 0).rawValue) },
-                          verify: { watch in
-                              try FileDescriptor(rawValue: CInt(watch.outcome)).closeChecked(path: name)
-                              return []
-                          }),
-                    Trial(key: key(entry, "firstByte", unit: "ns"), writes: false, quiescer: quiescer, warm: warm,
-                          operation: { _ in
-                              let fd = try view.open(name, .readOnly, mode: 0)
-                              _ = try fd.pread(into: block, at: 0)
-                              try fd.closeChecked(path: name)
-                          }),
-                    Trial(key: nil, writes: false, quiescer: quiescer, warm: warm,
-                          operation: { watch in
-                              let fd = try view.open(name, .readOnly, mode: 0)
-                              try? fd.advise(.random)
-                              do {
-                                  for offset in offsets {
-                                      let begin = MonotonicClock.now()
-                                      let n = try fd.pread(into: block, at: offset)
-                                      watch.record("randomRead", MonotonicClock.now() - begin)
-                                      if n != Self.blockSize { throw ProbeError.verificationFailed("\(view.backend): short read of \(n) bytes at \(offset)") }
-                                  }
-                              } catch {
-                                  fd.closeIgnoringErrors()
-                                  throw error
-                              }
-                              try fd.closeChecked(path: name)
-                          },
-                          verify: { watch in
-                              let latencies = watch.laps(named: "randomRead")
-                              if round >= plan.warmup { for latency in latencies { histograms[index].record(latency) } }
-                              return latencies.map { Reading(key: randomKey, value: Double($0)) }
-                          }),
-                    Trial(key: nil, writes: false, quiescer: quiescer, warm: warm,
-                          operation: { watch in
-                              let fd = try view.open(name, .readOnly, mode: 0)
-                              let begin = MonotonicClock.now()
-                              var bytesRead: Int64 = 0
-                              do {
-                                  while case let n = try fd.pread(into: buffer, at: bytesRead), n > 0 { bytesRead += Int64(n) }
-                              } catch {
-                                  fd.closeIgnoringErrors()
-                                  throw error
-                              }
-                              watch.record("sequentialRead", MonotonicClock.now() - begin)
-                              watch.outcome = bytesRead
-                              try fd.closeChecked(path: name)
-                          },
-                          verify: { watch in
-                              guard watch.outcome == size else {
-                                  throw ProbeError.verificationFailed("\(view.backend): read \(watch.outcome) bytes of \(size)")
-                              }
-                              let elapsed = watch.laps(named: "sequentialRead").first ?? 1
-                              return [Reading(key: key(entry, "sequentialRead", unit: "GB/s"), value: Double(size) / Double(max(elapsed, 1)))]
-                          }),
+                    Self.openTrial(target, key: key(entry, "open", unit: "ns")),
+                    Self.firstByteTrial(target, key: key(entry, "firstByte", unit: "ns")),
+                    Self.randomReadTrial(target, offsets: offsets, key: key(entry, "randomRead", unit: "ns")) { latencies in
+                        if round >= plan.warmup { for latency in latencies { histograms[index].record(latency) } }
+                    },
+                    Self.sequentialReadTrial(target, key: key(entry, "sequentialRead", unit: "GB/s")),
                 ]
             }
         }
@@ -211,14 +155,6 @@ public struct ReadProbe {
             histogramKey.parameters["operations"] = .int(Int64(histograms[index].count))
             for point in histograms[index].percentiles { book.record(point.value, for: histogramKey) }
         }
-    }
-
-    /// Warm: the whole file read through the view.
-    private static func readThrough(_ view: any MergedView, _ buffer: UnsafeMutableRawBufferPointer) throws {
-        let fd = try view.open(Self.fileName, .readOnly, mode: 0)
-        defer { fd.closeIgnoringErrors() }
-        var offset: Int64 = 0
-        while case let n = try fd.pread(into: buffer, at: offset), n > 0 { offset += Int64(n) }
     }
 }
 

@@ -25,9 +25,13 @@ public struct CapacityModel: Sendable, Encodable {
         /// y = fixed µs + per-MiB µs · size in MiB, over every size.
         public var fit: LinearFit
         public var sizes: [Int64]
-        /// The median first write at the smallest size measured, µs, and its bootstrap interval.
+        /// The median first write at the smallest size measured, µs, and its bootstrap interval
+        /// (for an image: of every file below ``largeRegimeFrom``, ``smallSizes``).
         public var smallestSizeMicroseconds: Double
         public var smallestSizeCI: ConfidenceInterval
+        /// The sizes that median is of: the smallest alone for a sweep, every size below
+        /// ``largeRegimeFrom`` for an image's files.
+        public var smallSizes: ClosedRange<Int64>
         /// Whether the line, at the smallest size, agrees with what that size measured; when it
         /// does not, one line does not describe both the small and the large files.
         public var lineFitsSmallSizes: Bool
@@ -48,12 +52,38 @@ public struct CapacityModel: Sendable, Encodable {
         /// intercept intervals (conservative: they are not independent, so the true joint
         /// interval is narrower).
         public func predict(bytes: Int64) -> (microseconds: Double, ci: ConfidenceInterval) {
-            let line = (bytes >= Self.largeRegimeFrom ? largeRegime : nil) ?? fit
-            let mebibytes = Double(bytes) / Double(1 << 20)
-            let low = line.interceptCI.lower + line.slopeCI.lower * mebibytes
-            let high = line.interceptCI.upper + line.slopeCI.upper * mebibytes
-            return (line.predict(mebibytes), ConfidenceInterval(lower: min(low, high), upper: max(low, high), level: line.slopeCI.level))
+            predict(files: 1, bytes: bytes, sizesFrom: bytes)
         }
+
+        /// The predicted time to first-write `files` lower files of `bytes` bytes in all, none
+        /// smaller than `smallest` (which picks the regime, as for one file of that size), µs:
+        /// `files` fixed costs plus the bytes over the bandwidth, with the interval from the
+        /// ends of both intervals, as ``predict(bytes:)``. Linear, so it is the sum of
+        /// ``predict(bytes:)`` over the files.
+        public func predict(files: Int, bytes: Int64, sizesFrom smallest: Int64) -> (microseconds: Double, ci: ConfidenceInterval) {
+            let line = regime(for: smallest)
+            let n = Double(files), mebibytes = Double(bytes) / Double(1 << 20)
+            let low = n * line.fixedCI.lower + line.perMiBCI.lower * mebibytes
+            let high = n * line.fixedCI.upper + line.perMiBCI.upper * mebibytes
+            return (n * line.fixed + line.perMiB * mebibytes, ConfidenceInterval(lower: min(low, high), upper: max(low, high), level: fit.slopeCI.level))
+        }
+
+        /// The model for files of `bytes` bytes. One line when it fits the small sizes (or when
+        /// nothing else is known); with two regimes, the bandwidth line from ``largeRegimeFrom``
+        /// up and, below it, the fixed cost the smallest size measured, as ``CapacityModel``'s
+        /// sentence states them.
+        func regime(for bytes: Int64) -> (fixed: Double, fixedCI: ConfidenceInterval, perMiB: Double, perMiBCI: ConfidenceInterval) {
+            if !lineFitsSmallSizes, let large = largeRegime {
+                if bytes >= Self.largeRegimeFrom { return (large.intercept, large.interceptCI, large.slope, large.slopeCI) }
+                let none = ConfidenceInterval(lower: 0, upper: 0, level: smallestSizeCI.level)
+                return (smallestSizeMicroseconds, smallestSizeCI, 0, none)
+            }
+            return (fit.intercept, fit.interceptCI, fit.slope, fit.slopeCI)
+        }
+
+        /// Whether the data supports the model: one line that fits the small sizes, or a fixed
+        /// cost and a bandwidth fitted apart. Otherwise its predictions are inconclusive.
+        public var isSupported: Bool { lineFitsSmallSizes || largeRegime != nil }
 
         public var mountOptions: String { configuration["mountOptions"] ?? "" }
         public var cache: String { configuration["cache"] ?? "" }
@@ -99,7 +129,8 @@ public struct CapacityModel: Sendable, Encodable {
         lookup = []
         notes = []
         let timed = measurements.filter { $0.unit == "ns" && $0.hasSamples && $0.parameters["scope"] == nil }
-        fitCopyUp(timed.filter { $0.probe == "copyup" && $0.metric == "firstWrite" })
+        // An image's first writes have a size per file, not per measurement: ``ImageCopyUpModel`` fits them.
+        fitCopyUp(timed.filter { $0.probe == "copyup" && $0.metric == "firstWrite" && $0.parameters["image"] == nil })
         fitLookup(timed.filter { $0.probe == "lookup" && ($0.metric == "stat" || $0.metric == "readdir")
             && $0.parameters["depth"]?.intValue != nil })
     }
@@ -114,32 +145,54 @@ public struct CapacityModel: Sendable, Encodable {
                 guard let size = m.sizeBytes else { continue }
                 bySize[size, default: []] += m.samples.map { $0 / 1_000 }
             }
-            let sizes = bySize.keys.sorted()
             var configuration: [String: String] = [:]
             for pair in key.dropFirst() {
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 configuration[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
             }
-            guard sizes.count >= 2 else {
+            guard let cost = Self.copyUpCost(backend: key[0], configuration: configuration, bySize: bySize) else {
                 notes.append("copy-up \(key.joined(separator: ", ")): one size only, so there is no line to fit")
                 continue
             }
-            let fit = Self.theilSen(bySize, sizes: sizes)
-            let smallest = bySize[sizes[0]]!
-            let smallestCI = Bootstrap.medianCI(smallest)
-            let smallestMedian = Summary.percentile(sorted: smallest.sorted(), 50)
-            // The line describes the small files when its value at the smallest size lies inside
-            // that size's own interval, or within a fifth of its median (a straight line through
-            // noisy data is never exact; a fixed cost several times what 0 bytes paid is wrong).
-            let predictedSmallest = fit.predict(Double(sizes[0]) / Double(1 << 20))
-            let fits = smallestCI.contains(predictedSmallest) || abs(predictedSmallest - smallestMedian) <= 0.2 * smallestMedian
-            let large = sizes.filter { $0 >= CopyUpCost.largeRegimeFrom }
-            let largeRegime = !fits && large.count >= 2 ? Self.theilSen(bySize, sizes: large) : nil
-            copyUp.append(CopyUpCost(
-                backend: key[0], configuration: configuration, fit: fit, sizes: sizes,
-                smallestSizeMicroseconds: smallestMedian, smallestSizeCI: smallestCI,
-                lineFitsSmallSizes: fits, largeRegime: largeRegime))
+            copyUp.append(cost)
         }
+    }
+
+    /// The copy-up model of one configuration from its first writes (µs) by lower-file size;
+    /// nil with fewer than two sizes. A sweep's small files are its smallest size. With
+    /// `perFile` (an image's files: a size each, most of them small), the small files are every
+    /// size below ``CopyUpCost/largeRegimeFrom``, and the line must describe the larger ones
+    /// too: a robust line through many small files and a few large ones follows the small ones.
+    static func copyUpCost(backend: String, configuration: [String: String], bySize: [Int64: [Double]], perFile: Bool = false) -> CopyUpCost? {
+        let sizes = bySize.keys.sorted()
+        guard sizes.count >= 2 else { return nil }
+        let fit = Self.theilSen(bySize, sizes: sizes)
+        let large = sizes.filter { $0 >= CopyUpCost.largeRegimeFrom }
+        let below = sizes.filter { $0 < CopyUpCost.largeRegimeFrom }
+        let small = perFile && !below.isEmpty ? below : [sizes[0]]
+        let smallest = small.flatMap { bySize[$0]! }
+        let smallestCI = Bootstrap.medianCI(smallest)
+        let smallestMedian = Summary.percentile(sorted: smallest.sorted(), 50)
+        let fits = Self.describes(fit, small, bySize, median: smallestMedian, ci: smallestCI)
+            && (!perFile || large.isEmpty || large == sizes || Self.describes(fit, large, bySize))
+        let largeRegime = !fits && large.count >= 2 ? Self.theilSen(bySize, sizes: large) : nil
+        return CopyUpCost(
+            backend: backend, configuration: configuration, fit: fit, sizes: sizes,
+            smallestSizeMicroseconds: smallestMedian, smallestSizeCI: smallestCI, smallSizes: small[0]...small[small.count - 1],
+            lineFitsSmallSizes: fits, largeRegime: largeRegime)
+    }
+
+    /// Whether `line` describes the first writes at `sizes`: its median value over them lies
+    /// inside the interval of their median, or within a fifth of it (a straight line through
+    /// noisy data is never exact; a fixed cost several times what 0 bytes paid is wrong).
+    static func describes(_ line: LinearFit, _ sizes: [Int64], _ bySize: [Int64: [Double]],
+                          median: Double? = nil, ci: ConfidenceInterval? = nil) -> Bool {
+        let samples = sizes.flatMap { bySize[$0]! }
+        let median = median ?? Summary.percentile(sorted: samples.sorted(), 50)
+        let ci = ci ?? Bootstrap.medianCI(samples)
+        let predictions = sizes.flatMap { size in bySize[size]!.map { _ in line.predict(Double(size) / Double(1 << 20)) } }
+        let predicted = Summary.percentile(sorted: predictions.sorted(), 50)
+        return ci.contains(predicted) || abs(predicted - median) <= 0.2 * median
     }
 
     private static func theilSen(_ bySize: [Int64: [Double]], sizes: [Int64]) -> LinearFit {
@@ -201,7 +254,7 @@ public struct CapacityModel: Sendable, Encodable {
     static func copyUpModel(_ cost: CopyUpCost) -> String {
         let level = percent(cost.fit.slopeCI.level)
         let range = "sizes \(ByteCount.format(cost.sizes[0]))–\(ByteCount.format(cost.largestSize))"
-        let small = "the first write at \(ByteCount.format(cost.sizes[0])) took \(seconds(cost.smallestSizeMicroseconds)) "
+        let small = "the first write \(smallLabel(cost)) took \(seconds(cost.smallestSizeMicroseconds)) "
             + "(\(level) CI \(seconds(cost.smallestSizeCI.lower)) to \(seconds(cost.smallestSizeCI.upper)))"
         if cost.lineFitsSmallSizes {
             let fixed = cost.fit.intercept > 0
@@ -216,10 +269,17 @@ public struct CapacityModel: Sendable, Encodable {
                 + "disagrees with what was measured: \(small); measure at least two sizes of 1MiB or more to fit the bandwidth apart."
         }
         return "a fixed cost of \(seconds(cost.smallestSizeMicroseconds)) "
-            + "(\(level) CI \(seconds(cost.smallestSizeCI.lower)) to \(seconds(cost.smallestSizeCI.upper)), measured at \(ByteCount.format(cost.sizes[0]))), "
+            + "(\(level) CI \(seconds(cost.smallestSizeCI.lower)) to \(seconds(cost.smallestSizeCI.upper)), measured \(smallLabel(cost))), "
             + "and from \(ByteCount.format(CopyUpCost.largeRegimeFrom)) up \(bandwidth(large)) "
             + "(Theil–Sen over \(large.n) samples to \(ByteCount.format(cost.largestSize)), R² = \(String(format: "%.3f", large.rSquared))); "
             + "one line through every size does not fit the small sizes."
+    }
+
+    /// `at 0B`, or `of files of 0B–1000KiB (median)` where the small files are many sizes.
+    static func smallLabel(_ cost: CopyUpCost) -> String {
+        let range = cost.smallSizes
+        if range.lowerBound == range.upperBound { return "at \(ByteCount.format(range.lowerBound))" }
+        return "of files of \(ByteCount.format(range.lowerBound))–\(ByteCount.format(range.upperBound)) (median)"
     }
 
     /// `1.2 ms per MiB (95% CI 1.1 to 1.3 ms), about 850 MB/s`.

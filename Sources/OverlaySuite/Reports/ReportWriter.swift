@@ -146,9 +146,14 @@ public struct ReportWriter: Sendable {
                     },
                     numeric: [1, 3, 4, 5]))
             }
-            let sentences = model.sentences(host: "this host (\(host), kernel \(input.result.environment.kernel))", predict: options.predict)
+            let described = "this host (\(host), kernel \(input.result.environment.kernel))"
+            let sentences = model.sentences(host: described, predict: options.predict)
             if !sentences.isEmpty { document.append(.bullets(sentences)) }
             for note in model.notes { document.append(.note(note)) }
+            for image in ImageCopyUpModel.models(input.result.measurements) {
+                anyModel = true
+                for block in ImageReport.blocks(image, host: described) { document.append(block) }
+            }
         }
         if !anyModel { document.append(.paragraph("No copy-up or lookup sweep to fit.")) }
 
@@ -194,7 +199,8 @@ public struct ReportWriter: Sendable {
         }
         let measurements = pairs.map(\.1)
         let parameterNames = Measurement.orderedParameterNames(measurements.flatMap { $0.parameters.keys }).filter { name in
-            !ResultTable.fittedParameters.contains(name) && Set(measurements.map { $0.text(name) }).count > 1
+            !ResultTable.fittedParameters.contains(name) && !ResultTable.listParameters.contains(name)
+                && Set(measurements.map { $0.text(name) }).count > 1
         }
         let fileColumn = inputs.count > 1
         var header = (fileColumn ? ["file"] : []) + ["backend", "metric"] + parameterNames

@@ -15,6 +15,7 @@ public enum HumanUnits {
         case "ratio": return String(format: value >= 10 ? "%.1f×" : "%.2f×", value)
         case "inodes": return count(value, "inode")
         case "operations": return count(value, "operation")
+        case "files": return count(value, "file")
         case "files/s": return String(format: value >= 100 ? "%.0f files/s" : "%.1f files/s", value)
         default: return String(format: "%.3g %@", value, unit)
         }

@@ -9,6 +9,9 @@ public enum ResultTable {
     /// Fitted values recorded as parameters of a summary row (`statSlope`); they are the row's
     /// figures, not what identifies it, so they are never columns.
     static let fittedParameters: Set<String> = ["slopeLow", "slopeHigh", "intercept", "rSquared", "percentiles", "points", "level", "fit"]
+    /// Per-sample lists (an image copy-up's files and their sizes, in round order): too long for
+    /// a column, and the row is named without them (`sizeClass`); the JSON and CSV keep them.
+    static let listParameters: Set<String> = ["files", "fileSizes"]
 
     public static func render(_ measurements: [Measurement], wide: Bool = false) -> String {
         if measurements.isEmpty { return "no measurements\n" }
@@ -26,7 +29,7 @@ public enum ResultTable {
 
     private static func table(_ measurements: [Measurement], constantsLine: Bool) -> String {
         // Under a title line the probe column would repeat the title on every row.
-        let parameterNames = orderedParameterNames(measurements)
+        let parameterNames = orderedParameterNames(measurements, lists: !constantsLine)
         let showsSpread = measurements.contains { $0.repeatSpread != nil }
         let showsInterval = measurements.contains { $0.interval != nil }
         let leading = constantsLine ? ["backend", "metric"] : ["probe", "backend", "metric"]
@@ -85,9 +88,11 @@ public enum ResultTable {
     }
 
     /// Parameters that vary between measurements (a constant column says nothing), `size` first.
-    static func orderedParameterNames(_ measurements: [Measurement]) -> [String] {
+    /// `lists: false` leaves out ``listParameters`` (the per-probe tables; `--wide` keeps them).
+    static func orderedParameterNames(_ measurements: [Measurement], lists: Bool = true) -> [String] {
         let all = Set(measurements.flatMap { $0.parameters.keys }).subtracting(fittedParameters)
         let varying = all.filter { name in Set(measurements.map { $0.parameters[name]?.description ?? "" }).count > 1 }
+            .subtracting(lists ? [] : listParameters)
         let preferred = ["size", "engine", "depth", "position", "cache", "mountOptions", "fs", "trigger"]
         return preferred.filter(varying.contains) + varying.subtracting(preferred).sorted()
     }

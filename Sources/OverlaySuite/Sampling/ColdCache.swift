@@ -13,6 +13,9 @@ import OverlaySystem
 ///   the same read again 0.1 ms. Sampling one stack cold again and again reads the same blocks
 ///   from the host's cache after the first time, so cold figures on a VM are guest-cold, not
 ///   device-cold; a one-off `stat` of blocks nobody read recently is slower by that much.
+/// A view with caches of its own in this process (the reference overlay's lookup index, upper
+/// verdicts and open directories) forgets them first (``Trial/view``); fuse-overlayfs's node
+/// cache lives in its daemon and stays.
 /// Each cold lookup records `readBytes` (this process's reads from storage, `/proc/self/io`),
 /// which is the same for the suite and for an independent timing on the same stack.
 enum ColdCache {

@@ -11,7 +11,8 @@ import OverlaySystem
 ///   follows the same one (a 256 MiB copy-up just before every 0-byte one);
 /// - per trial, always in this order:
 ///   1. set-up (the trial's own: fresh names, a footprint before),
-///   2. prepare: the cache state (warm: the trial's hook; cold: ``ColdCache/prepare()``),
+///   2. prepare: the cache state (warm: the trial's hook; cold: the view's in-process caches
+///      forgotten, then ``ColdCache/prepare()``),
 ///   3. quiesce (``Quiescer``: syncfs and drained devices; by default only for calls that write),
 ///   4. settle (idle `settleNanoseconds`),
 ///   5. clock, 6. operation, 7. clock: only the operation sits between the two clock reads,
@@ -103,7 +104,10 @@ final class Sampler {
         onStep?(.prepare(cache))
         switch cache {
         case .warm: try trial.warm()
-        case .cold: try ColdCache.prepare()
+        case .cold:
+            // The view's own caches first: the directories it lets go of are then dropped too.
+            trial.view?.dropInProcessCaches()
+            try ColdCache.prepare()
         }
         try measure(trial, cache: cache, book: book, round: round)
     }

@@ -1,3 +1,4 @@
+import OverlayCore
 import OverlaySystem
 
 /// One sample of one variant, as a probe declares it to the ``Sampler``: what to set up, how to
@@ -10,13 +11,16 @@ struct Trial {
     var writes: Bool
     /// The filesystems the call touches, for quiescing (nil: nothing to quiesce).
     var quiescer: Quiescer?
+    /// The view the call goes through: a cold sample also drops what it caches in this process
+    /// (``MergedView/dropInProcessCaches()``: the reference overlay's lookups).
+    var view: (any MergedView)? = nil
     /// Whether a cold sample also records `readBytes`: what this process read from storage
     /// during the timed call (`/proc/self/io`), which shows what the cold state left cached.
     var countsReads = false
     /// Per-sample set-up that is not cache preparation (fresh names, a footprint before).
     var setUp: () throws -> Void = {}
     /// Brings the cache to the warm state (reads the file through, looks the name up once).
-    /// Cold is the sampler's: ``ColdCache/prepare()``.
+    /// Cold is the sampler's: the view's in-process caches, then ``ColdCache/prepare()``.
     var warm: () throws -> Void = {}
     /// The timed call. It may mark laps and leave an outcome for `verify`.
     var operation: (inout Stopwatch) throws -> Void
