@@ -49,7 +49,10 @@ public enum ChooseRanking {
                 parts.append("kernel defaults: copy-up copies data and fsyncs (\(perMiB ?? "–"))")
             }
         }
-        if row.failedOperations > 0 { parts.append("\(row.failedOperations) operation(s) failed (e.g. EXDEV)") }
+        if row.failedOperations > 0 {
+            let what = row.failures.prefix(3).map { "\($0.outcome) ×\($0.count)" }.joined(separator: ", ")
+            parts.append("\(row.failedOperations) operation(s) did not do what the trace means" + (what.isEmpty ? "" : " (\(what))"))
+        }
         let ratio = best > 0 ? row.traceNanoseconds / best : 1
         let lead = row.rank == 1 ? "fastest" : String(format: "%.2f× the fastest", ratio)
         return lead + "; " + parts.joined(separator: "; ")

@@ -1,5 +1,6 @@
 import Foundation
 import OverlayCore
+import OverlayStatistics
 import OverlaySystem
 
 /// `overlaybench choose`: runs each workload profile's trace on every driver variant (backend ×
@@ -17,6 +18,8 @@ public struct ChooseRunner {
         /// Repetitions of each trace (after `warmup` discarded ones).
         public var samples = 3
         public var warmup = 1
+        /// The seed of each repetition's shuffled variant order; nil runs them in declared order.
+        public var shuffleSeed: UInt64? = 1
         /// The copy-up sweep for the fixed and per-MiB cost (empty: none).
         public var copyUpSizes: [Int64] = [0, 1 << 20, 16 << 20, 64 << 20]
         public var sweepSamples = 3
@@ -34,6 +37,9 @@ public struct ChooseRunner {
         /// Median wall time of the whole trace, ns.
         public var traceNanoseconds: Double
         public var failedOperations: Int
+        /// What the failed operations met (an errno name, or "ok" where the trace expected an
+        /// error), with how many met it, most common first.
+        public var failures: [(outcome: String, count: Int)] = []
         public var upperBytes: Int64
         public var upperInodes: Int
         public var copyUpFixedMicroseconds: Double?
@@ -83,6 +89,7 @@ public struct ChooseRunner {
                 rows.append(Row(
                     backend: key.backend, mountOptions: key.mountOptions, fs: key.fs,
                     traceNanoseconds: Self.median(outcome.times), failedOperations: outcome.failures,
+                    failures: outcome.failureOutcomes,
                     upperBytes: outcome.upperBytes, upperInodes: outcome.upperInodes,
                     copyUpFixedMicroseconds: cost?.fixedMicroseconds, copyUpMicrosecondsPerMiB: cost?.microsecondsPerMiB,
                     lookupNanosecondsPerLayer: slopes[key]))
@@ -100,6 +107,7 @@ public struct ChooseRunner {
     struct TraceOutcome {
         var times: [Double] = []
         var failures = 0
+        var failureOutcomes: [(outcome: String, count: Int)] = []
         var upperBytes: Int64 = 0
         var upperInodes = 0
     }
@@ -120,8 +128,15 @@ public struct ChooseRunner {
         }
         var outcomes: [RowKey: TraceOutcome] = [:]
         let total = configuration.samples + configuration.warmup
+        // What the previous trace left dirty (its writes, the removal of its layer) is written
+        // back before the next one starts, and the variants run in a seeded shuffled order per
+        // repetition, so no variant always follows the same one.
+        let quiescer = try Quiescer(paths: [place] + lowers)
+        var order = Array(variants.enumerated())
+        var generator = configuration.shuffleSeed.map { SeededGenerator(seed: $0) }
         for repetition in 0..<total {
-            for (index, variant) in variants.enumerated() {
+            if generator != nil { Sampler.shuffle(&order, using: &generator!) }
+            for (index, variant) in order {
                 try SignalTrap.check()
                 let key = RowKey(backend: variant.identifier, mountOptions: Self.options(of: variant), fs: fs.rawValue)
                 let layer = place + "/c\(repetition)-\(index)"
@@ -138,27 +153,33 @@ public struct ChooseRunner {
                     }
                     let inner = (view as? VariantMergedView)?.inner ?? view
                     let executor = ReplayExecutor(target: makeReplayTarget(for: inner))
-                    var failures = 0
+                    var results: [String] = []
+                    results.reserveCapacity(profile.operations.count)
+                    try quiescer.quiesce()
                     let start = MonotonicClock.now()
-                    for operation in profile.operations where !executor.run(operation).hasPrefix("ok") { failures += 1 }
+                    for operation in profile.operations { results.append(executor.run(operation)) }
                     let elapsed = MonotonicClock.now() - start
+                    let failures = Self.failures(results, expected: profile.expectedErrors)
                     // An adopted stack reaches its upper through a symlink; count the real directory.
                     return (elapsed, failures, (try? Footprint.measure((try? Host.realPath(view.upperPath)) ?? view.upperPath)) ?? Footprint())
                 }
                 if repetition >= configuration.warmup {
                     outcomes[key, default: TraceOutcome()].times.append(Double(elapsed))
-                    outcomes[key]!.failures = failures
+                    outcomes[key]!.failures = failures.map(\.count).reduce(0, +)
+                    outcomes[key]!.failureOutcomes = failures
                     outcomes[key]!.upperBytes = upper.bytes
                     outcomes[key]!.upperInodes = upper.inodes
-                    let parameters: [String: ParameterValue] = [
+                    var parameters: [String: ParameterValue] = [
                         "profile": .string(profile.name), "fs": .string(fs.rawValue),
                         "mountOptions": .string(key.mountOptions), "operations": .int(Int64(profile.operations.count)),
+                        "quiesce": .bool(true),
                     ]
+                    parameters["shuffleSeed"] = configuration.shuffleSeed.map { .int(Int64(bitPattern: $0)) } ?? .string("none")
                     let book = session.book
                     book.record(Double(elapsed), for: .init(probe: Self.name, backend: key.backend, metric: "trace", unit: "ns", parameters: parameters))
                     book.record(Double(upper.bytes), for: .init(probe: Self.name, backend: key.backend, metric: "upperBytes", unit: "bytes", parameters: parameters))
                     book.record(Double(upper.inodes), for: .init(probe: Self.name, backend: key.backend, metric: "upperInodes", unit: "inodes", parameters: parameters))
-                    book.record(Double(failures), for: .init(probe: Self.name, backend: key.backend, metric: "failedOperations", unit: "operations", parameters: parameters))
+                    book.record(Double(outcomes[key]!.failures), for: .init(probe: Self.name, backend: key.backend, metric: "failedOperations", unit: "operations", parameters: parameters))
                 }
                 try session.workRoot.remove(layer)
             }
@@ -166,6 +187,18 @@ public struct ChooseRunner {
         }
         try? session.workRoot.remove(place)
         return outcomes
+    }
+
+    /// The operations whose outcome is not the one the trace means (success, or the expected
+    /// errno), grouped by what they met, most common first.
+    static func failures(_ results: [String], expected: [Int: String]) -> [(outcome: String, count: Int)] {
+        var counts: [String: Int] = [:]
+        for (index, result) in results.enumerated() {
+            let outcome = result.hasPrefix("ok") ? "ok" : String(result.prefix { $0 != " " })
+            guard outcome != (expected[index] ?? "ok") else { continue }
+            counts[outcome, default: 0] += 1
+        }
+        return counts.map { ($0.key, $0.value) }.sorted { ($0.count, $1.outcome) > ($1.count, $0.outcome) }
     }
 
     /// A copy-up sweep (for the fixed and per-MiB cost) and a lookup sweep (for the slope) per

@@ -13,6 +13,10 @@ public struct WorkloadProfile: Sendable {
     /// Existing lower directories to use instead of generating `spec` (`--tree`).
     public var lowerDirectories: [String]?
     public var operations: [ReplayOperation]
+    /// The operations the trace means to fail, by index, with the errno they must meet (a stat
+    /// of a name the image lacks meets ENOENT). Any other outcome, or any failure of another
+    /// operation, counts as a failed operation.
+    public var expectedErrors: [Int: String] = [:]
 
     public static let builtInNames = ["database", "build", "webapp", "chown-r"]
 
@@ -107,20 +111,25 @@ public struct WorkloadProfile: Sendable {
         files.append(FileSpec(path: "etc/app/config.json", size: 8192, layer: layers - 1))
         var operations: [ReplayOperation] = [.mkdir(path: "var", mode: 0o755), .mkdir(path: "var/log", mode: 0o755)]
         operations.append(.open(path: "var/log/access.log", flags: ["write", "create"], mode: 0o644))
+        var expected: [Int: String] = [:]
         for i in 0..<3000 {
             let file = Int(random.next() % 800)
             let path = "app/node_modules/p\(file % 40)/lib/f\(file).js"
             switch i % 20 {
             case 0: operations.append(.write(path: "var/log/access.log", offset: Int64(i) * 128, length: 128, byte: 0x4C))
             case 1, 2, 3, 4, 5, 6, 7, 8: operations.append(.stat(path: path))
-            case 9: operations.append(.stat(path: "app/node_modules/p\(file % 40)/lib/missing\(i).js"))
+            case 9:
+                expected[operations.count] = Errno.noSuchFileOrDirectory.name
+                operations.append(.stat(path: "app/node_modules/p\(file % 40)/lib/missing\(i).js"))
             case 19 where i % 500 == 19: operations.append(.write(path: "etc/app/config.json", offset: 0, length: 64, byte: 0x7B))
             default: operations.append(.read(path: path, offset: 0, length: 4096))
             }
         }
-        return WorkloadProfile(
+        var profile = WorkloadProfile(
             name: "webapp", summary: "mostly stat and reads across a 24-layer image, log appends",
             spec: LayerStackSpec(layerCount: layers, seed: seed, files: files), operations: operations)
+        profile.expectedErrors = expected
+        return profile
     }
 
     /// `chown-r`: `chown -R` and `chmod -R` over a 1500-file image with some large files: every

@@ -1,4 +1,5 @@
 import OverlayCore
+import OverlaySystem
 
 extension WorkloadProfile {
     /// A built-in profile run on an imported image instead of a generated tree: the image's
@@ -13,6 +14,7 @@ extension WorkloadProfile {
         let scratch = "overlaybench-\(name)"
         func pick(_ pool: [ImageCatalog.Entry]) -> ImageCatalog.Entry { pool[Int(random.next() % UInt64(pool.count))] }
         var operations: [ReplayOperation] = [.mkdir(path: scratch, mode: 0o755)]
+        var expected: [Int: String] = [:]
         let summary: String
         switch name {
         case "database":
@@ -55,7 +57,9 @@ extension WorkloadProfile {
                 switch i % 20 {
                 case 0: operations.append(.write(path: scratch + "/access.log", offset: Int64(i) * 128, length: 128, byte: 0x4C))
                 case 1...8: operations.append(.stat(path: file.path))
-                case 9: operations.append(.stat(path: file.path + ".overlaybench-missing"))
+                case 9:
+                    expected[operations.count] = Errno.noSuchFileOrDirectory.name
+                    operations.append(.stat(path: file.path + ".overlaybench-missing"))
                 default: operations.append(.read(path: file.path, offset: 0, length: 4096))
                 }
             }
@@ -75,9 +79,11 @@ extension WorkloadProfile {
         default:
             throw ProbeError.invalidArgument("profile", "unknown profile \(name) (known: \(builtInNames.joined(separator: ", ")))")
         }
-        return WorkloadProfile(
+        var profile = WorkloadProfile(
             name: name, summary: summary + " (image \(workload.image.source))",
             spec: LayerStackSpec(layerCount: workload.image.layers.count, seed: seed),
             lowerDirectories: workload.lowerPaths, operations: operations)
+        profile.expectedErrors = expected
+        return profile
     }
 }

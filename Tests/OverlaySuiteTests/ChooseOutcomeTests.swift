@@ -1,0 +1,39 @@
+@testable import OverlaySuite
+import Testing
+
+/// What `choose` counts as a failed operation: an outcome the trace does not mean (issue 16's
+/// webapp trace on an image stats 150 names the image lacks, on purpose).
+@Suite("choose outcomes")
+struct ChooseOutcomeTests {
+    @Test("an expected ENOENT is not a failure; an unexpected one, or an expected error met by success, is")
+    func expectedErrorsAreNotFailures() {
+        let results = ["ok 4096", "ENOENT", "ENOENT", "ok d 0755 4096", "EXDEV", "ENOENT"]
+        let expected = [1: "ENOENT", 3: "ENOENT"]
+        let failures = ChooseRunner.failures(results, expected: expected)
+        #expect(failures.map(\.outcome) == ["ENOENT", "EXDEV", "ok"])
+        #expect(failures.map(\.count) == [2, 1, 1])
+    }
+
+    @Test("the webapp profile means its misses: one expected ENOENT per 20 operations, each a stat")
+    func webappDeclaresItsMisses() throws {
+        let profile = try WorkloadProfile.builtIn("webapp")
+        #expect(profile.expectedErrors.count == 150)
+        for (index, errno) in profile.expectedErrors {
+            #expect(errno == "ENOENT")
+            guard case .stat(let path) = profile.operations[index] else {
+                Issue.record("operation \(index) is expected to fail but is not a stat")
+                continue
+            }
+            #expect(path.contains("missing"))
+        }
+    }
+
+    @Test("the ranking's reason names what the failed operations met")
+    func reasonNamesTheOutcomes() {
+        var row = ChooseRunner.Row(backend: "kernel", mountOptions: "", fs: "root", traceNanoseconds: 1e6,
+                                   failedOperations: 3, failures: [("EXDEV", 2), ("ENOENT", 1)],
+                                   upperBytes: 0, upperInodes: 0)
+        row = ChooseRanking.rank([row], profile: "webapp")[0]
+        #expect(row.reason.contains("3 operation(s) did not do what the trace means (EXDEV ×2, ENOENT ×1)"))
+    }
+}
