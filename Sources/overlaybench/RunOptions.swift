@@ -89,7 +89,7 @@ struct RunOptions: ParsableArguments {
 
     func backends() throws -> [any OverlayBackend] {
         try backend.split(separator: ",", omittingEmptySubsequences: false).map { name in
-            name == "reference" ? ReferenceOverlayBackend(copyEngine: referenceEngine) : try BackendRegistry.make(String(name))
+            try BackendKind.make(identifier: String(name), referenceCopyEngine: referenceEngine)
         }
     }
 }

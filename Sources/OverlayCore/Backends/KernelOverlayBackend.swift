@@ -9,6 +9,10 @@ import OverlaySystem
 /// child process that starts there.
 public struct KernelOverlayBackend: OverlayBackend {
     public let identifier = "kernel"
+    public static let capabilities = BackendCapabilities(
+        layered: true, whiteoutFormat: .overlay, metacopy: true, clone: true, fsyncsCopyUp: true, needsRoot: true,
+        kernelFilesystems: ["overlay"], takesMountOptions: true)
+    public var capabilities: BackendCapabilities { Self.capabilities }
     /// The mechanism to mount with; the default picks the first that fits (tests force the others).
     var method: KernelMountMethod = .automatic
 
@@ -150,6 +154,7 @@ struct KernelMountPlan {
 /// A live kernel overlay mount.
 final class KernelMergedView: MergedView {
     let backend = "kernel"
+    var capabilities: BackendCapabilities { KernelOverlayBackend.capabilities }
     let root: FileDescriptor
     let upperPath: String
     let mountPoint: String
@@ -220,7 +225,7 @@ public enum BackendError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .unavailable(let backend, let why): "backend \(backend) is unavailable: \(why)"
         case .mountFailed(let backend, let why): "backend \(backend) failed to mount: \(why)"
-        case .unknown(let name): "unknown backend \(name) (known: kernel)"
+        case .unknown(let name): "unknown backend \(name) (known: \(BackendKind.allIdentifiers.joined(separator: ", ")))"
         }
     }
 }

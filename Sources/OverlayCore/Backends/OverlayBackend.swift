@@ -3,8 +3,12 @@ import OverlaySystem
 /// A way to present a ``LayerStack`` as one merged tree: the kernel overlay, fuse-overlayfs, a
 /// plain directory, or the in-process reference. Probes run the same workload on each.
 public protocol OverlayBackend: Sendable {
-    /// The stable short identifier the CLI and result files use (`kernel`, `fuse`, `plain`, `reference`).
+    /// The stable short identifier the CLI and result files use (`kernel`, `fuse`, `plain`,
+    /// `reference`); ``BackendKind`` lists them.
     var identifier: String { get }
+
+    /// What it does and needs; the probes ask this instead of the identifier.
+    var capabilities: BackendCapabilities { get }
 
     /// Whether this backend can run here, and if not, why.
     func availability() -> BackendAvailability
@@ -22,6 +26,8 @@ public enum BackendAvailability: Sendable, Equatable {
 /// A mounted (or otherwise live) merged view of a layer stack.
 public protocol MergedView: AnyObject {
     var backend: String { get }
+    /// The capabilities of the backend that mounted it.
+    var capabilities: BackendCapabilities { get }
     /// The merged root directory, open; paths in probes resolve relative to it.
     var root: FileDescriptor { get }
     /// Where copy-ups land (the upper directory).

@@ -52,7 +52,7 @@ public struct ImageCopyUpProbe {
     /// Each backend copies up every drawn file (the plain backend also copies the whole image).
     public func estimatedBytes() -> Int64 {
         let drawn = draws().reduce(Int64(0)) { $0 + $1.file.size + 4096 }
-        let plain = backends.contains { $0.identifier == "plain" } ? workload.image.uncompressedBytes : 0
+        let plain = backends.contains { $0.capabilities.copiesLayers } ? workload.image.uncompressedBytes : 0
         return drawn * Int64(backends.count * configuration.caches.count) + plain * Int64(configuration.caches.count)
     }
 

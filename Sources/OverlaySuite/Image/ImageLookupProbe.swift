@@ -37,7 +37,7 @@ public struct ImageLookupProbe {
 
     /// Lookups write nothing; the plain backend copies the image once.
     public func estimatedBytes() -> Int64 {
-        (backends.contains { $0.identifier == "plain" } ? workload.image.uncompressedBytes : 0) + Int64(backends.count) << 20
+        (backends.contains { $0.capabilities.copiesLayers } ? workload.image.uncompressedBytes : 0) + Int64(backends.count) << 20
     }
 
     public func run(in runDirectory: String, book: SampleBook, mounts: inout [RunEnvironment.MountRecord]) throws {

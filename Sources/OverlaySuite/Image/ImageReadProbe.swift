@@ -41,7 +41,7 @@ public struct ImageReadProbe {
 
     public func estimatedBytes() -> Int64 {
         let copied = files.reduce(Int64(0)) { $0 + $1.size } * Int64(backends.count)
-        return copied + (backends.contains { $0.identifier == "plain" } ? workload.image.uncompressedBytes : 0)
+        return copied + (backends.contains { $0.capabilities.copiesLayers } ? workload.image.uncompressedBytes : 0)
     }
 
     struct PlacedView {
