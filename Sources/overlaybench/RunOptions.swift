@@ -4,7 +4,7 @@ import OverlaySuite
 
 /// Options every probe shares.
 struct RunOptions: ParsableArguments {
-    @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs), reference (the in-process Swift overlay, copy-up on io_uring).")
+    @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs), reference (the in-process Swift overlay, copy-up on io_uring), erofs (each lower layer an EROFS image under a kernel overlay, like containerd's erofs snapshotter).")
     var backend: String = "kernel"
 
     @Option(name: .long, help: "The copy engine of the reference backend's copy-up: \(CopyEngineKind.allCases.map(\.identifier).joined(separator: ", ")).")

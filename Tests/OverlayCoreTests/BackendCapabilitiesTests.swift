@@ -7,7 +7,7 @@ import Testing
 struct BackendCapabilitiesTests {
     @Test("the registry makes every --backend name, and each backend carries that name")
     func registryNames() throws {
-        #expect(BackendKind.allIdentifiers == ["kernel", "fuse", "plain", "reference"])
+        #expect(BackendKind.allIdentifiers == ["kernel", "fuse", "plain", "reference", "erofs"])
         for kind in BackendKind.allCases {
             #expect(try BackendKind.make(identifier: kind.identifier).identifier == kind.identifier)
             #expect(BackendKind.capabilities(of: kind.identifier) == kind.make().capabilities)
@@ -21,7 +21,7 @@ struct BackendCapabilitiesTests {
         do {
             _ = try BackendKind.make(identifier: "zfs")
         } catch {
-            #expect(error.description == "unknown backend zfs (known: kernel, fuse, plain, reference)")
+            #expect(error.description == "unknown backend zfs (known: kernel, fuse, plain, reference, erofs)")
         }
     }
 
@@ -40,32 +40,34 @@ struct BackendCapabilitiesTests {
     func declarations() {
         let kernel = BackendKind.kernel.capabilities, fuse = BackendKind.fuse.capabilities
         let plain = BackendKind.plain.capabilities, reference = BackendKind.reference.capabilities
+        let erofs = BackendKind.erofs.capabilities
         // Layered: everything but the flattened copy.
-        #expect([kernel, fuse, reference].allSatisfy { $0.layered } && !plain.layered)
-        #expect(kernel.whiteoutFormat == .overlay && reference.whiteoutFormat == .overlay)
+        #expect([kernel, fuse, reference, erofs].allSatisfy { $0.layered } && !plain.layered)
+        #expect(kernel.whiteoutFormat == .overlay && reference.whiteoutFormat == .overlay && erofs.whiteoutFormat == .overlay)
         #expect(fuse.whiteoutFormat == .fuseOverlayfs && plain.whiteoutFormat == .none)
         // Only fuse-overlayfs keeps a node cache of its own that drop_caches leaves alone.
-        #expect(fuse.keepsOwnNodeCache && ![kernel, plain, reference].contains { $0.keepsOwnNodeCache })
-        #expect([kernel, reference].allSatisfy { $0.metacopy } && !fuse.metacopy && !plain.metacopy)
-        #expect(kernel.clone && fuse.clone && !plain.clone)
-        #expect(![kernel, fuse, plain, reference].contains { $0.blockCopyOnWrite })
-        #expect(kernel.fsyncsCopyUp && !fuse.fsyncsCopyUp)
-        #expect([kernel, fuse, reference].allSatisfy { $0.needsRoot } && !plain.needsRoot)
-        #expect(kernel.kernelFilesystems == ["overlay"] && fuse.kernelFilesystems == ["fuse"])
-        #expect([kernel, fuse, plain, reference].allSatisfy { $0.lowerLayerImages == nil })
-        #expect(plain.copiesLayers && !kernel.copiesLayers)
-        #expect([kernel, reference].allSatisfy { $0.takesMountOptions } && !fuse.takesMountOptions && !plain.takesMountOptions)
-        #expect(!reference.mergedDirectory && [kernel, fuse, plain].allSatisfy { $0.mergedDirectory })
-        #expect(fuse.server == .userSpaceDaemon && reference.server == .inProcess && kernel.server == .kernel)
-        #expect([kernel, fuse, plain, reference].allSatisfy { $0.backingFilesystem == nil })
+        #expect(fuse.keepsOwnNodeCache && ![kernel, plain, reference, erofs].contains { $0.keepsOwnNodeCache })
+        #expect([kernel, reference, erofs].allSatisfy { $0.metacopy } && !fuse.metacopy && !plain.metacopy)
+        // The kernel clones where the filesystem can; an EROFS lower is never on the upper's filesystem.
+        #expect(kernel.clone && fuse.clone && !erofs.clone && !plain.clone)
+        #expect(![kernel, fuse, plain, reference, erofs].contains { $0.blockCopyOnWrite })
+        #expect(kernel.fsyncsCopyUp && erofs.fsyncsCopyUp && !fuse.fsyncsCopyUp)
+        #expect([kernel, fuse, reference, erofs].allSatisfy { $0.needsRoot } && !plain.needsRoot)
+        #expect(kernel.kernelFilesystems == ["overlay"] && erofs.kernelFilesystems == ["overlay", "erofs"])
+        #expect(erofs.lowerLayerImages == "erofs" && kernel.lowerLayerImages == nil)
+        #expect(erofs.copiesLayers && plain.copiesLayers && !kernel.copiesLayers)
+        #expect([kernel, reference, erofs].allSatisfy { $0.takesMountOptions } && !fuse.takesMountOptions && !plain.takesMountOptions)
+        #expect(!reference.mergedDirectory && [kernel, fuse, plain, erofs].allSatisfy { $0.mergedDirectory })
+        #expect(fuse.server == .userSpaceDaemon && reference.server == .inProcess && erofs.server == .kernel)
+        #expect([kernel, fuse, plain, reference, erofs].allSatisfy { $0.backingFilesystem == nil })
     }
 
     @Test("a mount-option variant keeps its base's capabilities, and option sets go where options are taken")
     func variants() throws {
         let volatile = try OverlayMountOptions(parsing: "volatile")
-        let expanded = MountVariantBackend.expand([ReferenceOverlayBackend(), FuseOverlayBackend(), KernelOverlayBackend()],
+        let expanded = MountVariantBackend.expand([ErofsOverlayBackend(), FuseOverlayBackend(), KernelOverlayBackend()],
                                                   optionSets: [.defaults, volatile])
-        #expect(expanded.map(\.identifier) == ["reference", "reference", "fuse", "kernel", "kernel"])
+        #expect(expanded.map(\.identifier) == ["erofs", "erofs", "fuse", "kernel", "kernel"])
         for variant in expanded {
             #expect(variant.capabilities == BackendKind.capabilities(of: variant.identifier))
         }
@@ -74,10 +76,10 @@ struct BackendCapabilitiesTests {
 
     @Test("unmet needs name what is missing: root, then each filesystem type")
     func unmetNeeds() {
-        let kernel = BackendKind.kernel.capabilities
-        #expect(kernel.unmetNeeds(isRoot: false, filesystems: "nodev\toverlay\n") == "it needs root")
-        #expect(kernel.unmetNeeds(isRoot: true, filesystems: "nodev\toverlay\n") == nil)
-        var needsMissing = kernel
+        let erofs = BackendKind.erofs.capabilities
+        #expect(erofs.unmetNeeds(isRoot: false, filesystems: "nodev\toverlay\n\terofs\n") == "it needs root")
+        #expect(erofs.unmetNeeds(isRoot: true, filesystems: "nodev\toverlay\n\terofs\n") == nil)
+        var needsMissing = erofs
         needsMissing.kernelFilesystems = ["overlay", "no-such-fs"]
         #expect(needsMissing.unmetNeeds(isRoot: true, filesystems: "nodev\toverlay\n")
             == "'no-such-fs' not in /proc/filesystems (modprobe no-such-fs)")

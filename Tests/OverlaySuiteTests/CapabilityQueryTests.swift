@@ -42,7 +42,7 @@ struct CapabilityQueryTests {
     @Test("read places follow `layered`: a flattened backend gets the plain place whatever its name")
     func readPlaces() {
         #expect(ReadProbe.places(for: KernelOverlayBackend()) == [.lower, .upper])
-        #expect(ReadProbe.places(for: FuseOverlayBackend()) == [.lower, .upper])
+        #expect(ReadProbe.places(for: ErofsOverlayBackend()) == [.lower, .upper])
         #expect(ReadProbe.places(for: PlainDirectoryBackend()) == [.plain])
         #expect(ReadProbe.places(for: RenamedBackend(identifier: "kernel", base: PlainDirectoryBackend())) == [.plain])
         #expect(ReadProbe.places(for: RenamedBackend(identifier: "plain", base: KernelOverlayBackend())) == [.lower, .upper])
@@ -51,6 +51,7 @@ struct CapabilityQueryTests {
     @Test("the metadata probe checks upper by the backend's whiteout format")
     func whiteoutFlavor() {
         #expect(MetadataProbe.Flavor(BackendKind.kernel.capabilities.whiteoutFormat) == .overlay)
+        #expect(MetadataProbe.Flavor(BackendKind.erofs.capabilities.whiteoutFormat) == .overlay)
         #expect(MetadataProbe.Flavor(BackendKind.reference.capabilities.whiteoutFormat) == .overlay)
         #expect(MetadataProbe.Flavor(BackendKind.fuse.capabilities.whiteoutFormat) == .fuse)
         #expect(MetadataProbe.Flavor(BackendKind.plain.capabilities.whiteoutFormat) == .plain)
@@ -90,11 +91,16 @@ struct CapabilityQueryTests {
         #expect(reason(row("reference")).contains("in-process reference overlay: no mount"))
         #expect(reason(row("kernel", fs: "xfs")).contains("xfs reflink makes copy-up O(1) (2000 µs/MiB)"))
         #expect(reason(row("kernel")).contains("kernel defaults: copy-up copies data and fsyncs (2000 µs/MiB)"))
-        #expect(reason(row("kernel", options: "volatile")).contains("volatile skips the copy-up fsync"))
+        let erofs = reason(row("erofs", fs: "xfs"))
+        #expect(erofs.contains("lower layers are read-only erofs images"), "\(erofs)")
+        #expect(erofs.contains("erofs copy-up cannot clone, so xfs's reflink does not help"), "\(erofs)")
+        #expect(!erofs.contains("reflink makes copy-up O(1)"), "\(erofs)")
+        #expect(reason(row("erofs")).contains("kernel defaults: copy-up copies data and fsyncs"))
+        #expect(reason(row("erofs", options: "volatile")).contains("volatile skips the copy-up fsync"))
         #expect(reason(row("kernel")).hasPrefix("2.00× the fastest"))
     }
 
-    @Test("the cold-lookup caveat follows keepsOwnNodeCache: fuse gets it, kernel and plain do not")
+    @Test("the cold-lookup caveat follows keepsOwnNodeCache: fuse gets it, erofs and kernel do not")
     func coldLookupCaveat() {
         let environment = RunEnvironment.capture(workRoot: "/var/tmp", commandLine: [])
         func caveat(_ backend: String) -> Bool {
@@ -103,6 +109,26 @@ struct CapabilityQueryTests {
             return ReportCaveat.caveats(environment, [lookup]).contains { $0.scope == .coldFuseLookups }
         }
         #expect(caveat("fuse"))
-        #expect(!caveat("kernel") && !caveat("plain") && !caveat("reference"))
+        #expect(!caveat("erofs") && !caveat("kernel") && !caveat("plain"))
+    }
+
+    @Test("setup facts travel with the mount record, and a record without them still decodes")
+    func setupFacts() throws {
+        let facts = [
+            SetupFact(name: "erofsImageBytes", layer: 0, value: 8192, unit: "bytes", note: "file-backed"),
+            SetupFact(name: "erofsBuildTime", layer: 0, value: 3_000_000, unit: "ns"),
+            SetupFact(name: "erofsImageBytes", layer: 1, value: 4096, unit: "bytes", note: "file-backed"),
+            SetupFact(name: "erofsBuildTime", layer: 1, value: 1_000_000, unit: "ns"),
+        ]
+        let record = RunEnvironment.MountRecord(backend: "erofs", probe: "lookup", requestedOptions: "", effectiveOptions: "",
+                                                method: "file-backed erofs lowers, mount(2)", layers: 2, setup: facts)
+        let decoded = try JSONDecoder().decode(RunEnvironment.MountRecord.self, from: try JSONEncoder().encode(record))
+        #expect(decoded == record && decoded.setup == facts)
+        #expect(record.setupSummary == "2 erofs image(s) (file-backed), 12KiB in all (4KiB to 8KiB), built in 4.00 ms (1.00 ms to 3.00 ms each)")
+        let old = #"{"backend":"kernel","probe":"lookup","requestedOptions":"","effectiveOptions":"","method":"mount(2)","layers":1}"#
+        let kernel = try JSONDecoder().decode(RunEnvironment.MountRecord.self, from: Data(old.utf8))
+        #expect(kernel.setup == nil && kernel.setupSummary == nil)
+        let none = RunEnvironment.MountRecord(backend: "kernel", probe: "p", requestedOptions: "", effectiveOptions: "", method: "m", layers: 1)
+        #expect(!String(decoding: try JSONEncoder().encode(none), as: UTF8.self).contains("setup"), "no empty setup in result files")
     }
 }

@@ -5,6 +5,7 @@ public enum BackendKind: String, CaseIterable, Sendable, Hashable, CustomStringC
     case fuse
     case plain
     case reference
+    case erofs
 
     /// Every identifier, in the order above.
     public static var allIdentifiers: [String] { allCases.map(\.rawValue) }
@@ -20,6 +21,7 @@ public enum BackendKind: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .fuse: FuseOverlayBackend()
         case .plain: PlainDirectoryBackend()
         case .reference: ReferenceOverlayBackend(copyEngine: referenceCopyEngine)
+        case .erofs: ErofsOverlayBackend()
         }
     }
 

@@ -53,6 +53,7 @@ public final class VariantMergedView: MergedView {
 
     public var backend: String { inner.backend }
     public var capabilities: BackendCapabilities { inner.capabilities }
+    public var setupFacts: [SetupFact] { inner.setupFacts }
     public var root: FileDescriptor { inner.root }
     public var upperPath: String { inner.upperPath }
     public var effectiveOptions: String { inner.effectiveOptions }

@@ -134,7 +134,7 @@ public struct ChooseRunner {
                     if repetition == 0 {
                         session.mounts.append(.init(backend: view.backend, probe: Self.name, requestedOptions: key.mountOptions,
                                                     effectiveOptions: view.effectiveOptions, method: view.mountMethod,
-                                                    layers: lowers.count))
+                                                    layers: lowers.count, setup: view.setupFacts))
                     }
                     let inner = (view as? VariantMergedView)?.inner ?? view
                     let executor = ReplayExecutor(target: makeReplayTarget(for: inner))

@@ -23,7 +23,7 @@ final class ImageViewSet {
         let view = try backend.mount(stack, options: options)
         views.append((stack, view))
         mounts.append(.init(backend: backend.identifier, probe: probe, requestedOptions: (view.requestedOptions ?? options).description,
-                            effectiveOptions: view.effectiveOptions, method: view.mountMethod, layers: stack.lowerLayers.count))
+                            effectiveOptions: view.effectiveOptions, method: view.mountMethod, layers: stack.lowerLayers.count, setup: view.setupFacts))
         log.info("mounted \(workload.image.layers.count) image layers for \(backend.identifier) by \(view.mountMethod)")
         return (stack, view)
     }
