@@ -6,9 +6,10 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the suite needs: liburing for the io_uring engines and the System layer,
 # gnuplot for plots, fuse-overlayfs for the fuse backend, mkfs tools for loop filesystems,
-# strace to check the io_uring loop, zlib and libzstd for image layers, umoci to check imports against.
+# strace to check the io_uring loop, zlib and libzstd for image layers, umoci to check imports against,
+# erofs-utils (mkfs.erofs) for the erofs backend's layer images.
 APT_PACKAGES := pkg-config liburing-dev gnuplot-nox fuse-overlayfs fuse3 xfsprogs btrfs-progs e2fsprogs util-linux strace \
-	zlib1g-dev libzstd-dev umoci
+	zlib1g-dev libzstd-dev umoci erofs-utils
 RELEASE_BIN := .build/release/overlaybench
 RESULTS ?= results
 PLOTS ?= plots

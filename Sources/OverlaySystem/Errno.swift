@@ -40,6 +40,8 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let notSupported = Errno(rawValue: EOPNOTSUPP)
     public static let canceled = Errno(rawValue: ECANCELED)
     public static let noData = Errno(rawValue: ENODATA)
+    /// `ENOTBLK`: `mount(2)` of a filesystem that needs a block device was given something else.
+    public static let notBlockDevice = Errno(rawValue: ENOTBLK)
 
     private static let names: [CInt: String] = [
         EPERM: "EPERM", ENOENT: "ENOENT", ESRCH: "ESRCH", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO",
@@ -50,7 +52,7 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
         EMLINK: "EMLINK", EPIPE: "EPIPE", ERANGE: "ERANGE", ENAMETOOLONG: "ENAMETOOLONG",
         ENOSYS: "ENOSYS", ENOTEMPTY: "ENOTEMPTY", ELOOP: "ELOOP", ENODATA: "ENODATA",
         EOPNOTSUPP: "EOPNOTSUPP", ECANCELED: "ECANCELED", ETIMEDOUT: "ETIMEDOUT", ESTALE: "ESTALE",
-        EDQUOT: "EDQUOT", EOVERFLOW: "EOVERFLOW",
+        EDQUOT: "EDQUOT", EOVERFLOW: "EOVERFLOW", ENOTBLK: "ENOTBLK",
     ]
 
     /// The symbolic name (`ENOENT`, `EXDEV`, …), as replay traces and reports print it.

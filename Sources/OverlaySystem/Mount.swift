@@ -2,16 +2,26 @@ internal import CLiburing
 internal import Glibc
 
 
+/// The `mountflags` of `mount(2)` that OverlayBench uses.
+public struct MountFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt
+    public init(rawValue: UInt) { self.rawValue = rawValue }
+
+    /// `MS_RDONLY`.
+    public static let readOnly = MountFlags(rawValue: UInt(CL_MS_RDONLY))
+}
+
 /// `mount(2)`, `umount2(2)` and the new mount API (`fsopen(2)`, `fsconfig(2)`, `fsmount(2)`,
 /// `move_mount(2)`).
 public enum Mount {
     /// `mount(2)` with a filesystem-specific `data` string (for overlay, the option string).
-    public static func mount(source: String, target: String, type: String, flags: UInt = 0, data: String?) throws(SystemError) {
+    /// `source` is a device, a file (EROFS mounts an image file directly on 6.12+) or a name.
+    public static func mount(source: String, target: String, type: String, flags: MountFlags = [], data: String?) throws(SystemError) {
         let rc: CInt
         if let data {
-            rc = data.withCString { cl_mount(source, target, type, flags, $0) }
+            rc = data.withCString { cl_mount(source, target, type, flags.rawValue, $0) }
         } else {
-            rc = cl_mount(source, target, type, flags, nil)
+            rc = cl_mount(source, target, type, flags.rawValue, nil)
         }
         if rc != 0 { throw SystemError("mount", path: target, errno: Errno(rawValue: systemErrno())) }
     }

@@ -81,7 +81,7 @@ struct ChooseCommand: ParsableCommand {
     }
 
     func backends() throws -> [any OverlayBackend] {
-        let bases = try backend.split(separator: ",").map { try BackendRegistry.make(String($0)) }
+        let bases = try backend.split(separator: ",").map { try BackendKind.make(identifier: String($0)) }
         return MountVariantBackend.expand(bases, optionSets: try RunOptions.parseOptionSets(mountOptions))
     }
 

@@ -8,9 +8,10 @@ struct DoctorCommand: ParsableCommand {
         commandName: "doctor",
         abstract: "Check what this host can run; exits 0 when the kernel backend can, 69 when it cannot.",
         discussion: """
-            Checks kernel, root, overlay and its module parameters, io_uring, liburing, the work \
-            root's filesystem, d_type, O_TMPFILE, reflink, metacopy, fuse-overlayfs (its own \
-            version, from `fuse-overlayfs --version`) and drop_caches.
+            Checks kernel, root, overlay and its module parameters, erofs (in /proc/filesystems, \
+            mkfs.erofs's version, file-backed mounts), io_uring, liburing, the work root's \
+            filesystem, d_type, O_TMPFILE, reflink, metacopy, fuse-overlayfs (its own version, \
+            from `fuse-overlayfs --version`) and drop_caches.
 
             What it changes: the work root is created and marked if it does not exist. The \
             d_type, O_TMPFILE and reflink checks create small files in a scratch run directory \

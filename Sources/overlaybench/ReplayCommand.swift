@@ -21,7 +21,7 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: "The trace file (JSON Lines).")
     var trace: String
 
-    @Option(name: .long, help: "The backend: kernel, reference, fuse or plain.")
+    @Option(name: .long, help: "The backend: \(BackendKind.allIdentifiers.joined(separator: ", ")).")
     var backend: String = "kernel"
 
     @Option(name: .long, help: "Lower directories, top-first, separated by ':'.")
@@ -49,7 +49,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let operations = try ReplayTrace.load(trace)
-        let chosen = try BackendRegistry.make(backend)
+        let chosen = try BackendKind.make(identifier: backend)
         if case .unavailable(let why) = chosen.availability() { throw BackendError.unavailable(chosen.identifier, why) }
         let options = try OverlayMountOptions(parsing: mountOptions)
         let scratch = "/var/tmp/overlaybench-replay-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"

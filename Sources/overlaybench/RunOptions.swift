@@ -4,7 +4,7 @@ import OverlaySuite
 
 /// Options every probe shares.
 struct RunOptions: ParsableArguments {
-    @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs), reference (the in-process Swift overlay, copy-up on io_uring).")
+    @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs), reference (the in-process Swift overlay, copy-up on io_uring), erofs (each lower layer an EROFS image under a kernel overlay, like containerd's erofs snapshotter).")
     var backend: String = "kernel"
 
     @Option(name: .long, help: "The copy engine of the reference backend's copy-up: \(CopyEngineKind.allCases.map(\.identifier).joined(separator: ", ")).")
@@ -89,7 +89,7 @@ struct RunOptions: ParsableArguments {
 
     func backends() throws -> [any OverlayBackend] {
         try backend.split(separator: ",", omittingEmptySubsequences: false).map { name in
-            name == "reference" ? ReferenceOverlayBackend(copyEngine: referenceEngine) : try BackendRegistry.make(String(name))
+            try BackendKind.make(identifier: String(name), referenceCopyEngine: referenceEngine)
         }
     }
 }

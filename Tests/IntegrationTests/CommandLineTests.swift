@@ -35,6 +35,8 @@ struct CommandLineTests {
         #expect(outcome.status == 0)
         let help = outcome.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(help.contains("The metacopy check mounts a one-layer kernel overlay"))
+        #expect(help.contains("The erofs file-backed mount check builds a one-file EROFS image"))
+        #expect(help.contains("<work-root>/run-<pid>-<random>/erofs/erofs"))
         #expect(help.contains("<work-root>/run-"))
         #expect(help.contains("No other check mounts anything"))
     }
@@ -147,7 +149,8 @@ struct CommandLineTests {
             let names = Set(report.checks.map(\.name))
             for expected in ["kernel", "root", "overlay filesystem", "overlay module parameters", "io_uring sysctl",
                              "io_uring ring", "liburing", "work root filesystem", "d_type", "O_TMPFILE", "reflink",
-                             "metacopy", "fuse-overlayfs", "drop_caches"] {
+                             "metacopy", "fuse-overlayfs", "drop_caches", "erofs filesystem", "mkfs.erofs",
+                             "erofs file-backed mount"] {
                 #expect(names.contains(expected), "missing check \(expected)")
             }
             // fuse-overlayfs's own version, not the fusermount3 line its --version prints first.
@@ -157,6 +160,14 @@ struct CommandLineTests {
             }
             let metacopy = report.checks.first { $0.name == "metacopy" }
             #expect(metacopy?.detail.contains(root.path) == true, "the metacopy check says where it mounted: \(metacopy?.detail ?? "")")
+            // Where EROFS can run, the version is mkfs.erofs's own line and the check says where it mounted.
+            if Gate.erofs.isAvailable {
+                let mkfs = report.checks.first { $0.name == "mkfs.erofs" }
+                #expect(mkfs?.status == .ok && mkfs?.detail.hasPrefix("mkfs.erofs ") == true, "\(mkfs?.detail ?? "")")
+                let fileBacked = report.checks.first { $0.name == "erofs file-backed mount" }
+                #expect(fileBacked?.status == .ok, "\(fileBacked?.detail ?? "")")
+                #expect(fileBacked?.detail.contains(root.path) == true, "the erofs check says where it mounted: \(fileBacked?.detail ?? "")")
+            }
         }
     }
 }

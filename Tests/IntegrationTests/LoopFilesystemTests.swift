@@ -85,7 +85,7 @@ struct LoopFilesystemTests {
             ])).build(in: directory)
             PageCache.sync()
             let before = try Host.freeSpace(at: directory).bytes
-            try withMergedView(try BackendRegistry.make(backend), stack, options: .defaults) { view in
+            try withMergedView(try BackendKind.make(identifier: backend), stack, options: .defaults) { view in
                 let fd = try view.open("big", .writeOnly, mode: 0)
                 try fd.closeChecked(path: "big")
             }

@@ -63,4 +63,34 @@ struct LookupProbeTests {
         #expect(readdir.count == backends.count * 2 * 2 + backends.count * 2)
         #expect(mounts.count == backends.count * 3)
     }
+
+    /// The reference serves its view in-process: its lookups go through its own API, but it has
+    /// no merged directory for readdir to open, so those figures are recorded as skipped.
+    @Test func aBackendWithoutAMergedDirectoryRecordsReaddirAsSkipped() throws {
+        try Gate.kernelOverlay.require()
+        var configuration = LookupProbe.Configuration()
+        configuration.depths = [1, 2]
+        configuration.sampling.samples = 2
+        configuration.sampling.warmup = 0
+        configuration.widths = [10]
+        configuration.widthDepth = 2
+        let book = SampleBook()
+        var mounts: [RunEnvironment.MountRecord] = []
+        try withTemporaryDirectory { directory in
+            try LookupProbe(configuration: configuration, backends: [ReferenceOverlayBackend(), KernelOverlayBackend()],
+                            log: ProgressLog(level: .quiet))
+                .run(in: directory, book: book, mounts: &mounts)
+            #expect(overlayMounts(under: directory).isEmpty)
+        }
+        let measurements = book.measurements()
+        let readdir = measurements.filter { $0.metric == "readdir" }
+        // Two depths and one width, per backend.
+        #expect(readdir.filter { $0.backend == "reference" }.count == 3)
+        for m in readdir where m.backend == "reference" {
+            #expect(m.samples.isEmpty && m.skipped?.contains("no merged directory") == true, "\(m.skipped ?? "not skipped")")
+        }
+        #expect(readdir.filter { $0.backend == "kernel" }.allSatisfy { $0.skipped == nil && $0.samples.count == 2 })
+        let stats = measurements.filter { $0.metric == "stat" && $0.backend == "reference" }
+        #expect(stats.count == 2 * LookupProbe.Position.allCases.count && stats.allSatisfy { $0.samples.count == 2 })
+    }
 }

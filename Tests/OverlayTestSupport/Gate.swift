@@ -66,6 +66,10 @@ public struct Gate: Sendable {
     public static let loopDevices = Gate("loop devices", reason: "needs root, /dev/loop-control and losetup") {
         Host.isRoot && FileManager.default.fileExists(atPath: "/dev/loop-control")
     }
+
+    public static let erofs = Gate("the erofs backend", reason: "needs root, overlay and erofs in /proc/filesystems and mkfs.erofs (apt: erofs-utils; make test installs it)") {
+        ErofsOverlayBackend().availability() == .available
+    }
 }
 
 public struct GateUnavailable: Error, CustomStringConvertible {

@@ -24,10 +24,11 @@ public func withWorkRoot<T>(named suffix: String = "", _ body: (WorkRoot) throws
     return try body(root)
 }
 
-/// The overlay and FUSE mounts on this host, as `findmnt -t overlay,fuse.fuse-overlayfs` lists them.
+/// The overlay, FUSE and EROFS mounts on this host, as `findmnt -t overlay,fuse.fuse-overlayfs,erofs`
+/// lists them.
 public func overlayMountPoints() -> [String] {
     MountTable.current().entries
-        .filter { $0.fileSystemType == "overlay" || $0.fileSystemType.hasPrefix("fuse.") }
+        .filter { $0.fileSystemType == "overlay" || $0.fileSystemType.hasPrefix("fuse.") || $0.fileSystemType == "erofs" }
         .map(\.mountPoint).sorted()
 }
 

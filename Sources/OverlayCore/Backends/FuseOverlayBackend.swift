@@ -9,6 +9,13 @@ import OverlaySystem
 /// group keeps the terminal's Ctrl-C away from it, so OverlayBench unmounts before it exits.
 public struct FuseOverlayBackend: OverlayBackend {
     public let identifier = "fuse"
+    /// It tries FICLONE before sendfile and a read/write loop, and never fsyncs a copy-up
+    /// (fuse-overlayfs `copy_file`); its daemon keeps an inode table of its own.
+    public static let capabilities = BackendCapabilities(
+        layered: true, whiteoutFormat: .fuseOverlayfs, keepsOwnNodeCache: true, metacopy: false, clone: true,
+        fsyncsCopyUp: false, needsRoot: true, kernelFilesystems: ["fuse"], takesMountOptions: false,
+        server: .userSpaceDaemon)
+    public var capabilities: BackendCapabilities { Self.capabilities }
     public static let executable = "/usr/bin/fuse-overlayfs"
     public static let fusermount = "/usr/bin/fusermount3"
     /// The type `/proc/self/mountinfo` shows for its mounts.
@@ -101,6 +108,7 @@ public struct FuseOverlayBackend: OverlayBackend {
 /// A live fuse-overlayfs mount and the daemon serving it.
 public final class FuseMergedView: MergedView {
     public let backend = "fuse"
+    public var capabilities: BackendCapabilities { FuseOverlayBackend.capabilities }
     public let root: FileDescriptor
     public let upperPath: String
     public let mountPoint: String

@@ -9,6 +9,10 @@ import OverlaySystem
 /// child process that starts there.
 public struct KernelOverlayBackend: OverlayBackend {
     public let identifier = "kernel"
+    public static let capabilities = BackendCapabilities(
+        layered: true, whiteoutFormat: .overlay, metacopy: true, clone: true, fsyncsCopyUp: true, needsRoot: true,
+        kernelFilesystems: ["overlay"], takesMountOptions: true)
+    public var capabilities: BackendCapabilities { Self.capabilities }
     /// The mechanism to mount with; the default picks the first that fits (tests force the others).
     var method: KernelMountMethod = .automatic
 
@@ -48,8 +52,32 @@ enum KernelMountMethod: Sendable {
 
 /// How one overlay mount is carried out: the option string, and the mechanism that fits it.
 struct KernelMountPlan {
+    /// One `lowerdir` entry: its absolute path, and a short name for it relative to the
+    /// overlay2 directory (a symlink there, Docker's `l/XXXX`) for when absolute paths do not fit.
+    struct Lower {
+        var path: String
+        var link: String
+    }
+
     let stack: LayerStack
     let options: OverlayMountOptions
+    /// The lower directories, top-first: the stack's own layers, or what stands for them (the
+    /// EROFS backend's image mounts).
+    let lowers: [Lower]
+    /// The backend named in errors.
+    let backend: String
+
+    init(stack: LayerStack, options: OverlayMountOptions) {
+        self.init(stack: stack, lowers: stack.lowerLayers.map { Lower(path: $0.diff, link: stack.relativeLink($0)) },
+                  options: options, backend: "kernel")
+    }
+
+    init(stack: LayerStack, lowers: [Lower], options: OverlayMountOptions, backend: String) {
+        self.stack = stack
+        self.lowers = lowers
+        self.options = options
+        self.backend = backend
+    }
 
     /// Escapes a path for a `mount(2)` overlay option: the kernel splits options on unescaped `,`
     /// and `lowerdir=` on unescaped `:`, then drops one backslash before any character
@@ -87,9 +115,9 @@ struct KernelMountPlan {
             return "fsconfig(lowerdir+)"
         case .relativeLinks:
             try mountWithRelativeLinks()
-            return "mount(8) with relative l/ links"
+            return relativeLinksMethod
         }
-        let absolute = monolithicData(lower: stack.lowerPaths, upper: stack.upperPath, work: stack.workPath)
+        let absolute = monolithicData(lower: lowers.map(\.path), upper: stack.upperPath, work: stack.workPath)
         if absolute.utf8.count <= Mount.maximumDataLength {
             try Mount.mount(source: "overlay", target: stack.mergedPath, type: "overlay", data: absolute)
             return "mount(2)"
@@ -100,18 +128,23 @@ struct KernelMountPlan {
             return "fsconfig(lowerdir+)"
         }
         try mountWithRelativeLinks()
-        return "mount(8) with relative l/ links"
+        return relativeLinksMethod
+    }
+
+    /// `mount(8) with relative l/ links`, naming the directory the links are in.
+    private var relativeLinksMethod: String {
+        "mount(8) with relative \(lowers.first?.link.split(separator: "/").first ?? "l")/ links"
     }
 
     /// The new mount API: each `fsconfig` value is at most 255 bytes, one layer per call.
     private func mountWithLowerdirPlus() throws {
         let context = try FilesystemContext(fileSystemType: "overlay")
         try context.set("source", "overlay")
-        for layer in stack.lowerLayers {
+        for lower in lowers {
             // lowerdir+ is taken verbatim (ovl_mount_dir_noesc); the l/ link is the short spelling.
-            let path = layer.diff.utf8.count <= 255 ? layer.diff : stack.root + "/" + stack.relativeLink(layer)
+            let path = lower.path.utf8.count <= 255 ? lower.path : stack.root + "/" + lower.link
             guard path.utf8.count <= 255 else {
-                throw BackendError.mountFailed("kernel", "layer path \(path) is longer than fsconfig's 255-byte limit")
+                throw BackendError.mountFailed(backend, "layer path \(path) is longer than fsconfig's 255-byte limit")
             }
             try context.set("lowerdir+", path)
         }
@@ -130,19 +163,19 @@ struct KernelMountPlan {
     /// a `mount(8)` child is started in the overlay2 directory and does the mount there.
     private func mountWithRelativeLinks() throws {
         let relative = monolithicData(
-            lower: stack.lowerLayers.map(stack.relativeLink),
+            lower: lowers.map(\.link),
             upper: stack.container.id + "/diff", work: stack.container.id + "/work")
         guard relative.utf8.count <= Mount.maximumDataLength else {
-            throw BackendError.mountFailed("kernel", "\(stack.lowerLayers.count) layers need \(relative.utf8.count) bytes of mount data even with short links; the limit is \(Mount.maximumDataLength) and this kernel lacks lowerdir+ (6.8)")
+            throw BackendError.mountFailed(backend, "\(lowers.count) layers need \(relative.utf8.count) bytes of mount data even with short links; the limit is \(Mount.maximumDataLength) and this kernel lacks lowerdir+ (6.8)")
         }
         guard let mount = ChildProcess.findExecutable("mount") else {
-            throw BackendError.mountFailed("kernel", "\(stack.lowerLayers.count) layers need short relative l/ links, which are mounted by mount(8), and it is not installed (apt: mount)")
+            throw BackendError.mountFailed(backend, "\(lowers.count) layers need short relative links, which are mounted by mount(8), and it is not installed (apt: mount)")
         }
         // -i: no mount.overlay helper; -n: no /etc/mtab. The option string is passed verbatim.
         let outcome = try ChildProcess.run(mount, ["-i", "-n", "-t", "overlay", "overlay", "-o", relative, stack.mergedPath],
                                            workingDirectory: stack.root, timeout: 60)
         guard outcome.exit.succeeded else {
-            throw BackendError.mountFailed("kernel", "mount(8) in \(stack.root) \(outcome.exit): \(outcome.firstLine)")
+            throw BackendError.mountFailed(backend, "mount(8) in \(stack.root) \(outcome.exit): \(outcome.firstLine)")
         }
     }
 }
@@ -150,6 +183,7 @@ struct KernelMountPlan {
 /// A live kernel overlay mount.
 final class KernelMergedView: MergedView {
     let backend = "kernel"
+    var capabilities: BackendCapabilities { KernelOverlayBackend.capabilities }
     let root: FileDescriptor
     let upperPath: String
     let mountPoint: String
@@ -220,7 +254,7 @@ public enum BackendError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .unavailable(let backend, let why): "backend \(backend) is unavailable: \(why)"
         case .mountFailed(let backend, let why): "backend \(backend) failed to mount: \(why)"
-        case .unknown(let name): "unknown backend \(name) (known: kernel)"
+        case .unknown(let name): "unknown backend \(name) (known: \(BackendKind.allIdentifiers.joined(separator: ", ")))"
         }
     }
 }

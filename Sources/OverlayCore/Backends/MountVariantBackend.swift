@@ -15,6 +15,7 @@ public struct MountVariantBackend: OverlayBackend {
     }
 
     public var identifier: String { base.identifier }
+    public var capabilities: BackendCapabilities { base.capabilities }
 
     public func availability() -> BackendAvailability { base.availability() }
 
@@ -25,7 +26,7 @@ public struct MountVariantBackend: OverlayBackend {
 
     /// Backends that take overlay mount options (the others accept only the defaults).
     public static func takesMountOptions(_ backend: any OverlayBackend) -> Bool {
-        ["kernel", "reference"].contains(backend.identifier)
+        backend.capabilities.takesMountOptions
     }
 
     /// `backends` × `optionSets`: every option set for backends that take options, the
@@ -51,6 +52,8 @@ public final class VariantMergedView: MergedView {
     }
 
     public var backend: String { inner.backend }
+    public var capabilities: BackendCapabilities { inner.capabilities }
+    public var setupFacts: [SetupFact] { inner.setupFacts }
     public var root: FileDescriptor { inner.root }
     public var upperPath: String { inner.upperPath }
     public var effectiveOptions: String { inner.effectiveOptions }

@@ -3,8 +3,12 @@ import OverlaySystem
 /// A way to present a ``LayerStack`` as one merged tree: the kernel overlay, fuse-overlayfs, a
 /// plain directory, or the in-process reference. Probes run the same workload on each.
 public protocol OverlayBackend: Sendable {
-    /// The stable short identifier the CLI and result files use (`kernel`, `fuse`, `plain`, `reference`).
+    /// The stable short identifier the CLI and result files use (`kernel`, `fuse`, `plain`,
+    /// `reference`, `erofs`); ``BackendKind`` lists them.
     var identifier: String { get }
+
+    /// What it does and needs; the probes ask this instead of the identifier.
+    var capabilities: BackendCapabilities { get }
 
     /// Whether this backend can run here, and if not, why.
     func availability() -> BackendAvailability
@@ -22,6 +26,8 @@ public enum BackendAvailability: Sendable, Equatable {
 /// A mounted (or otherwise live) merged view of a layer stack.
 public protocol MergedView: AnyObject {
     var backend: String { get }
+    /// The capabilities of the backend that mounted it.
+    var capabilities: BackendCapabilities { get }
     /// The merged root directory, open; paths in probes resolve relative to it.
     var root: FileDescriptor { get }
     /// Where copy-ups land (the upper directory).
@@ -33,6 +39,9 @@ public protocol MergedView: AnyObject {
     /// The options this view was asked for when they differ per view (``MountVariantBackend``);
     /// nil means the probe's configured options.
     var requestedOptions: OverlayMountOptions? { get }
+    /// What setting the view up took, outside the clock (each EROFS image's size and build
+    /// time); recorded with the mount in the result's environment. Empty for most backends.
+    var setupFacts: [SetupFact] { get }
 
     /// Forgets what the view caches inside this process (the reference overlay's lookups), so
     /// that a cold sample is as cold through it as through a kernel mount after `drop_caches`.
@@ -49,6 +58,27 @@ public protocol MergedView: AnyObject {
 extension MergedView {
     public var requestedOptions: OverlayMountOptions? { nil }
     public func dropInProcessCaches() {}
+    public var setupFacts: [SetupFact] { [] }
+}
+
+/// One figure about how a view was set up, taken outside the clock: `imageBytes` of lower
+/// layer 0, say. Layers are numbered top-first, as `lowerdir=` lists them.
+public struct SetupFact: Sendable, Hashable, Codable {
+    public var name: String
+    /// The lower layer it belongs to, nil for the view as a whole.
+    public var layer: Int?
+    public var value: Double
+    public var unit: String
+    /// How the figure came about, when that varies (`file-backed`, `loop /dev/loop3`).
+    public var note: String?
+
+    public init(name: String, layer: Int? = nil, value: Double, unit: String, note: String? = nil) {
+        self.name = name
+        self.layer = layer
+        self.value = value
+        self.unit = unit
+        self.note = note
+    }
 }
 
 /// Mounts `stack` with `backend`, runs `body`, and always unmounts, on success, on error and

@@ -10,6 +10,10 @@ import OverlaySystem
 /// directly, so it is also the view's ``MergedView/upperPath``.
 public struct PlainDirectoryBackend: OverlayBackend {
     public let identifier = "plain"
+    public static let capabilities = BackendCapabilities(
+        layered: false, whiteoutFormat: .none, metacopy: false, clone: false, fsyncsCopyUp: false, needsRoot: false,
+        copiesLayers: true, takesMountOptions: false)
+    public var capabilities: BackendCapabilities { Self.capabilities }
 
     public init() {}
 
@@ -50,6 +54,7 @@ public struct PlainDirectoryBackend: OverlayBackend {
 /// A flattened directory, open.
 final class PlainMergedView: MergedView {
     let backend = "plain"
+    var capabilities: BackendCapabilities { PlainDirectoryBackend.capabilities }
     let root: FileDescriptor
     let upperPath: String
     let effectiveOptions = ""

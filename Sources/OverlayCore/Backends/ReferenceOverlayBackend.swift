@@ -13,6 +13,15 @@ public struct ReferenceOverlayBackend: OverlayBackend {
         self.copyEngine = copyEngine
     }
 
+    /// It clones only when its copy engine is the clone engine.
+    public static func capabilities(copyEngine: String) -> BackendCapabilities {
+        BackendCapabilities(
+            layered: true, whiteoutFormat: .overlay, metacopy: true, clone: copyEngine == CopyEngineKind.clone.identifier,
+            fsyncsCopyUp: true, needsRoot: true, takesMountOptions: true, mergedDirectory: false, server: .inProcess)
+    }
+
+    public var capabilities: BackendCapabilities { Self.capabilities(copyEngine: copyEngine) }
+
     public func availability() -> BackendAvailability {
         if CopyEngineKind(rawValue: copyEngine) == nil { return .unavailable("unknown copy engine \(copyEngine)") }
         // Whiteouts are device nodes and the private xattrs are trusted.*: both need root.
@@ -36,6 +45,7 @@ public struct ReferenceOverlayBackend: OverlayBackend {
 /// A live reference overlay.
 public final class ReferenceMergedView: MergedView {
     public let backend = "reference"
+    public var capabilities: BackendCapabilities { ReferenceOverlayBackend.capabilities(copyEngine: overlay.options.copyEngine) }
     public let overlay: ReferenceOverlay
     /// The upper root, open `O_PATH`: there is no merged directory to open. Paths must go
     /// through ``open(_:_:mode:)`` or ``overlay``.

@@ -25,11 +25,13 @@ public enum LoopDevice {
         return output
     }
 
-    /// `losetup --find --show IMAGE`: attaches the image to a free loop device and returns its path.
-    public static func attach(image: String) throws(BackingFilesystemError) -> String {
-        let device = try run("losetup", ["--find", "--show", image])
+    /// `losetup --find --show IMAGE`: attaches the image to a free loop device and returns its path;
+    /// `readOnly` adds `--read-only` (a read-only filesystem image, such as an EROFS layer).
+    public static func attach(image: String, readOnly: Bool = false) throws(BackingFilesystemError) -> String {
+        let arguments = ["--find", "--show"] + (readOnly ? ["--read-only"] : []) + [image]
+        let device = try run("losetup", arguments)
         guard device.hasPrefix("/dev/loop"), !device.contains("\n") else {
-            throw .commandFailed("losetup --find --show \(image)", "unexpected output \"\(device)\"")
+            throw .commandFailed("losetup \(arguments.joined(separator: " "))", "unexpected output \"\(device)\"")
         }
         return device
     }

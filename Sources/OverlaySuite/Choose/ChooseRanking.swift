@@ -18,36 +18,45 @@ public enum ChooseRanking {
     static func reason(_ row: ChooseRunner.Row, best: Double, profile: String) -> String {
         var parts: [String] = []
         let options = (try? OverlayMountOptions(parsing: row.mountOptions)) ?? .defaults
-        let clones = BackingFilesystemKind(rawValue: row.fs)?.clonesOnCopyUp ?? false
+        let clonesHere = BackingFilesystemKind(rawValue: row.fs)?.clonesOnCopyUp ?? false
         let perMiB = row.copyUpMicrosecondsPerMiB.map { String(format: "%.0f µs/MiB", $0) }
-        switch row.backend {
-        case "plain":
+        // A result names its backend; what the backend does comes from its declared capabilities.
+        let capabilities = BackendKind.capabilities(of: row.backend)
+        if let capabilities, !capabilities.layered {
             parts.append("no copy-up at all: the image is copied in full when the container is made (not timed here)")
-        case "fuse":
-            parts.append("fuse-overlayfs: copy-up skips fsync, but every operation crosses to a user-space daemon")
-        case "reference":
-            parts.append("in-process reference overlay: no mount, copy-up by its own copy engine")
-        default:
-            if clones && row.backend == "kernel" {
-                parts.append("\(row.fs) reflink makes copy-up O(1) (\(perMiB ?? "flat"))")
+        } else if let capabilities, capabilities.server == .userSpaceDaemon {
+            parts.append("\(row.backend): " + (capabilities.fsyncsCopyUp ? "" : "copy-up skips fsync, but ")
+                         + "every operation crosses to a user-space daemon")
+        } else if let capabilities, capabilities.server == .inProcess {
+            parts.append("in-process \(row.backend) overlay: no mount, copy-up by its own copy engine")
+        } else {
+            if let images = capabilities?.lowerLayerImages {
+                parts.append("lower layers are read-only \(images) images, built and mounted before the container starts (not timed here)")
+            }
+            var copyUp: [String] = []
+            if clonesHere && capabilities?.clone == true {
+                copyUp.append("\(row.fs) reflink makes copy-up O(1) (\(perMiB ?? "flat"))")
+            } else if clonesHere && capabilities?.clone == false {
+                copyUp.append("\(row.backend) copy-up cannot clone, so \(row.fs)'s reflink does not help: every byte is copied (\(perMiB ?? "–"))")
             } else if row.fs == "xfs-noreflink" {
-                parts.append("xfs without reflink copies every byte on copy-up (\(perMiB ?? "–"))")
+                copyUp.append("xfs without reflink copies every byte on copy-up (\(perMiB ?? "–"))")
             } else if row.fs == "tmpfs" {
-                parts.append("tmpfs: copy-up is a memory copy with no disk fsync, but the upper layer is lost on reboot")
+                copyUp.append("tmpfs: copy-up is a memory copy with no disk fsync, but the upper layer is lost on reboot")
             }
             if options.metacopy && (profile == "chown-r") {
-                parts.append("metacopy=on copies up only metadata on chown/chmod")
+                copyUp.append("metacopy=on copies up only metadata on chown/chmod")
             } else if options.metacopy {
-                parts.append("metacopy=on saves data copy-up only on metadata-only changes")
+                copyUp.append("metacopy=on saves data copy-up only on metadata-only changes")
             }
-            if options.isVolatile { parts.append("volatile skips the copy-up fsync") }
+            if options.isVolatile { copyUp.append("volatile skips the copy-up fsync") }
             if options.options.contains(where: { $0.name == "index" && $0.value == "on" }) {
-                parts.append("index=on adds an index entry per copy-up")
+                copyUp.append("index=on adds an index entry per copy-up")
             }
-            if options.redirectDir { parts.append("redirect_dir=on only matters for directory renames") }
-            if parts.isEmpty {
-                parts.append("kernel defaults: copy-up copies data and fsyncs (\(perMiB ?? "–"))")
+            if options.redirectDir { copyUp.append("redirect_dir=on only matters for directory renames") }
+            if copyUp.isEmpty {
+                copyUp.append("kernel defaults: copy-up copies data and fsyncs (\(perMiB ?? "–"))")
             }
+            parts += copyUp
         }
         if row.failedOperations > 0 {
             let what = row.failures.prefix(3).map { "\($0.outcome) ×\($0.count)" }.joined(separator: ", ")

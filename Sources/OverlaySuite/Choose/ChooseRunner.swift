@@ -149,7 +149,7 @@ public struct ChooseRunner {
                     if repetition == 0 {
                         session.mounts.append(.init(backend: view.backend, probe: Self.name, requestedOptions: key.mountOptions,
                                                     effectiveOptions: view.effectiveOptions, method: view.mountMethod,
-                                                    layers: lowers.count))
+                                                    layers: lowers.count, setup: view.setupFacts))
                     }
                     let inner = (view as? VariantMergedView)?.inner ?? view
                     let executor = ReplayExecutor(target: makeReplayTarget(for: inner))
@@ -202,10 +202,10 @@ public struct ChooseRunner {
     }
 
     /// A copy-up sweep (for the fixed and per-MiB cost) and a lookup sweep (for the slope) per
-    /// variant on `fs`. A variant a sweep cannot measure (plain has no copy-up; the reference
-    /// has no mounted root for lookups) is left out.
+    /// variant on `fs`. A variant a sweep cannot measure (one that is not layered has no
+    /// copy-up; one without a merged directory has no mounted root for lookups) is left out.
     private func sweeps(fs: BackingFilesystemKind, in directory: String) throws {
-        let overlays = variants.filter { $0.identifier != "plain" }
+        let overlays = variants.filter { $0.capabilities.layered }
         if !configuration.copyUpSizes.isEmpty && !overlays.isEmpty {
             var copyUp = CopyUpProbe.Configuration()
             copyUp.sizes = configuration.copyUpSizes
@@ -217,8 +217,8 @@ public struct ChooseRunner {
                 .run(in: place, book: session.book, mounts: &session.mounts)
             try? session.workRoot.remove(place)
         }
-        // The reference overlay has no mounted root to statx through, so it has no lookup slope.
-        let mounted = overlays.filter { $0.identifier != "reference" }
+        // The in-process reference has no mounted root to statx through, so it has no lookup slope.
+        let mounted = overlays.filter { $0.capabilities.mergedDirectory }
         if !configuration.lookupDepths.isEmpty && !mounted.isEmpty {
             var lookup = LookupProbe.Configuration()
             lookup.depths = configuration.lookupDepths

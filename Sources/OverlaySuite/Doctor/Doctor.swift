@@ -3,14 +3,16 @@ import OverlaySystem
 
 /// `overlaybench doctor`: what this host can run, each check OK, WARN or FAIL with advice.
 ///
-/// Most checks only read (/proc, /sys, uname, `fuse-overlayfs --version`). Three write, all in
-/// one scratch run directory made in the work root and removed afterwards: d_type, O_TMPFILE
-/// and reflink make small files there, and metacopy mounts a one-layer kernel overlay there
-/// (``mountingChecks``). The work root itself is created and marked if it does not exist.
+/// Most checks only read (/proc, /sys, uname, `fuse-overlayfs --version`, `mkfs.erofs
+/// --version`). The others write, all in one scratch run directory made in the work root and
+/// removed afterwards: d_type, O_TMPFILE and reflink make small files there, metacopy mounts a
+/// one-layer kernel overlay there and the EROFS check builds a one-file image there and mounts
+/// it (``mountingChecks``). The work root itself is created and marked if it does not exist.
 public struct Doctor {
     /// The checks that mount something, and where: what `doctor --help` tells before it runs.
     public static let mountingChecks = [
         ("metacopy", "mounts a one-layer kernel overlay with metacopy=on at <work-root>/run-<pid>-<random>/overlay2/<container>/merged, reads its options back from /proc/self/mountinfo and unmounts it before that run directory is removed; it runs only as root with overlay available"),
+        ("erofs file-backed mount", "builds a one-file EROFS image with mkfs.erofs at <work-root>/run-<pid>-<random>/erofs/layer.erofs, mounts it read-only and file-backed (no loop device) at <work-root>/run-<pid>-<random>/erofs/erofs, reads the file back and unmounts it before that run directory is removed; it runs only as root with erofs in /proc/filesystems and mkfs.erofs installed"),
     ]
 
     public enum Status: String, Codable, Sendable { case ok = "OK", warn = "WARN", fail = "FAIL" }
@@ -64,8 +66,15 @@ public struct Doctor {
                                 parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: " "),
                             advice: parameters.isEmpty ? "load the overlay module to read its defaults" : nil))
 
+        let hasErofs = filesystems.contains("\terofs\n") || FileSystem.exists("/sys/module/erofs")
+        checks.append(.init(name: "erofs filesystem", status: hasErofs ? .ok : .warn,
+                            detail: unreadable.map { "cannot tell: \($0)" }
+                                ?? (hasErofs ? "erofs is in /proc/filesystems" : "erofs is not in /proc/filesystems"),
+                            advice: hasErofs ? nil : "modprobe erofs (CONFIG_EROFS_FS) for the erofs backend"))
+        checks.append(mkfsErofsCheck())
+
         checks += ioURingChecks()
-        let (workRootChecks, workRootUsable) = workRootChecks(root: root, overlay: hasOverlay)
+        let (workRootChecks, workRootUsable) = workRootChecks(root: root, overlay: hasOverlay, erofs: hasErofs)
         checks += workRootChecks
         checks.append(fuseCheck())
         let dropOK = PageCache.canDrop
@@ -101,7 +110,7 @@ public struct Doctor {
         return checks
     }
 
-    private func workRootChecks(root: Bool, overlay: Bool) -> ([Check], Bool) {
+    private func workRootChecks(root: Bool, overlay: Bool, erofs: Bool) -> ([Check], Bool) {
         let workRoot: WorkRoot
         do {
             workRoot = try WorkRoot.prepare(workRootPath)
@@ -161,7 +170,37 @@ public struct Doctor {
             metacopy = metacopyCheck(scratch: scratch)
         }
         checks.append(metacopy)
+        var fileBacked = Check(name: "erofs file-backed mount", status: .warn,
+                               detail: "not checked: it mounts an EROFS image, which needs root, erofs and mkfs.erofs", advice: nil)
+        if root && erofs && ErofsOverlayBackend.mkfsVersion() != nil {
+            fileBacked = erofsFileBackedCheck(scratch: scratch)
+        }
+        checks.append(fileBacked)
         return (checks, upperCapable && dType)
+    }
+
+    /// `mkfs.erofs --version`: the erofs backend builds every lower layer's image with it.
+    private func mkfsErofsCheck() -> Check {
+        guard let version = ErofsOverlayBackend.mkfsVersion() else {
+            return Check(name: "mkfs.erofs", status: .warn, detail: "mkfs.erofs is not installed",
+                         advice: "apt-get install erofs-utils for the erofs backend (make bench does this)")
+        }
+        return Check(name: "mkfs.erofs", status: .ok, detail: version, advice: nil)
+    }
+
+    /// Builds and mounts a one-file EROFS image file-backed in `scratch/erofs` (a run directory
+    /// in the work root); without file-backed mounts (before 6.12) the backend uses loop devices.
+    private func erofsFileBackedCheck(scratch: String) -> Check {
+        let directory = scratch + "/erofs"
+        do {
+            try FileSystem.makeDirectory(directory, mode: 0o755)
+            let mountPoint = try ErofsOverlayBackend.checkFileBackedMount(in: directory)
+            return Check(name: "erofs file-backed mount", status: .ok,
+                         detail: "an EROFS image mounts from its file, no loop device (mounted at \(mountPoint), then unmounted)", advice: nil)
+        } catch {
+            return Check(name: "erofs file-backed mount", status: .warn, detail: "a file-backed EROFS mount failed: \(error)",
+                         advice: "kernel 6.12+ with CONFIG_EROFS_FS_BACKED_BY_FILE mounts images directly; the erofs backend falls back to read-only loop devices")
+        }
     }
 
     /// Mounts a one-layer overlay with `metacopy=on` in `scratch` (a run directory in the work

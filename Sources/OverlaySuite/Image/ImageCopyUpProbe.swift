@@ -79,7 +79,7 @@ public struct ImageCopyUpProbe {
     /// also copies the whole image), once per cache state.
     public func estimatedBytes() -> Int64 {
         let drawn = rounds.joined().reduce(Int64(0)) { $0 + $1.file.size + 4096 }
-        let plain = sampler.backends.contains { $0.identifier == "plain" } ? workload.image.uncompressedBytes : 0
+        let plain = sampler.backends.contains { $0.capabilities.copiesLayers } ? workload.image.uncompressedBytes : 0
         let copies = Int64(sampler.backends.count + (configuration.control ? 1 : 0))
         return (drawn * copies + plain) * Int64(plan.caches.count)
     }

@@ -29,7 +29,7 @@ public struct ImageLookupProbe {
 
     /// Lookups write nothing; the plain backend copies the image once.
     public func estimatedBytes() -> Int64 {
-        (sampler.backends.contains { $0.identifier == "plain" } ? workload.image.uncompressedBytes : 0) + Int64(sampler.backends.count) << 20
+        (sampler.backends.contains { $0.capabilities.copiesLayers } ? workload.image.uncompressedBytes : 0) + Int64(sampler.backends.count) << 20
     }
 
     public func run(in runDirectory: String, book: SampleBook, mounts: inout [RunEnvironment.MountRecord]) throws {
@@ -52,8 +52,8 @@ public struct ImageLookupProbe {
                 }
             }
             guard cache == .cold else { continue }
-            for (_, view) in set.views where view.backend == "fuse" {
-                for name in names { book.warn(LookupProbe.fuseColdNote, for: sampler.complete(key(view, name), cache, false)) }
+            for (_, view) in set.views where view.capabilities.keepsOwnNodeCache {
+                for name in names { book.warn(LookupProbe.ownNodeCacheNote(view.backend), for: sampler.complete(key(view, name), cache, false)) }
             }
         }
     }

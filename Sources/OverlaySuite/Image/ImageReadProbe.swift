@@ -31,7 +31,7 @@ public struct ImageReadProbe {
 
     public func estimatedBytes() -> Int64 {
         let copied = files.reduce(Int64(0)) { $0 + $1.size } * Int64(sampler.backends.count)
-        return copied + (sampler.backends.contains { $0.identifier == "plain" } ? workload.image.uncompressedBytes : 0)
+        return copied + (sampler.backends.contains { $0.capabilities.copiesLayers } ? workload.image.uncompressedBytes : 0)
     }
 
     public func run(in runDirectory: String, book: SampleBook, mounts: inout [RunEnvironment.MountRecord]) throws {

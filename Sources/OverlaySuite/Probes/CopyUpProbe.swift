@@ -153,7 +153,7 @@ public struct CopyUpProbe {
 
     /// Whether the view's mount copies metadata-only changes up as metacopies.
     func metacopy(_ view: any MergedView) -> Bool {
-        ["kernel", "reference"].contains(view.backend) && (view.requestedOptions ?? plan.mountOptions).metacopy
+        view.capabilities.metacopy && (view.requestedOptions ?? plan.mountOptions).metacopy
     }
 
     /// One round's write (with its second write) and open trials, for every size and view.

@@ -39,15 +39,16 @@ public struct Footprint: Sendable, Hashable {
     }
 
     /// Records `upperBytes`, `upperInodes`, `workBytes` and `workInodes` for one view after its
-    /// samples, with `parameters` plus `scope=run`. Plain directories have no work directory:
-    /// their `upper` is the whole flattened tree, which is what a vfs container costs.
+    /// samples, with `parameters` plus `scope=run`. A backend that is not layered (a plain
+    /// directory) has no work directory: its `upper` is the whole flattened tree, which is what a
+    /// vfs container costs.
     static func record(
         probe: String, view: any MergedView, workPath: String, parameters: [String: ParameterValue], book: SampleBook
     ) throws {
         var parameters = parameters
         parameters["scope"] = "run"
         let upper = try measure(view.upperPath)
-        let work = view.backend == "plain" ? Footprint() : try measure(workPath)
+        let work = view.capabilities.layered ? try measure(workPath) : Footprint()
         for (metric, value, unit) in [
             ("upperBytes", Double(upper.bytes), "bytes"), ("upperInodes", Double(upper.inodes), "inodes"),
             ("workBytes", Double(work.bytes), "bytes"), ("workInodes", Double(work.inodes), "inodes"),

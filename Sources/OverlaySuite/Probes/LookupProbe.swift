@@ -50,7 +50,10 @@ public struct LookupProbe {
     public static let defaultDepths = [1, 2, 4, 8, 16, 32, 64, 128, 256, 500]
     public static let defaultWidths = [10, 100, 1000, 10000]
     public static let name = "lookup"
-    static let fuseColdNote = "fuse-overlayfs keeps its own node cache across drop_caches: cold drops only the kernel's side"
+    static func ownNodeCacheNote(_ backend: String) -> String {
+        "\(backend) keeps its own node cache across drop_caches: cold drops only the kernel's side"
+    }
+    static let noMergedDirectoryReason = "no merged directory to read: the backend serves its view in-process, so readdir has nothing to open"
     static let mergedDirectory = "merged"
     static let readdirDirectory = "wide"
 
@@ -120,8 +123,8 @@ public struct LookupProbe {
                         try views.flatMap { stack, view in
                             try Position.allCases.map { try statTrial(stack, view, position: $0, depth: depth) }
                                 + (configuration.readdir
-                                    ? [try readdirTrial(stack, view, path: Self.readdirDirectory, width: configuration.readdirWidth,
-                                                        depth: depth, sweep: "depth")]
+                                    ? try readdirTrials(stack, view, path: Self.readdirDirectory, width: configuration.readdirWidth,
+                                                        depth: depth, sweep: "depth", cache: cache, book: book)
                                     : [])
                         }
                     }
@@ -136,9 +139,9 @@ public struct LookupProbe {
                 for cache in plan.caches {
                     try sampler.run("readdir width", cache: cache, book: book) { _ in
                         try views.flatMap { stack, view in
-                            try configuration.widths.map { width in
-                                try readdirTrial(stack, view, path: "\(Self.readdirDirectory)-\(width)", width: width,
-                                                 depth: configuration.widthDepth, sweep: "width")
+                            try configuration.widths.flatMap { width in
+                                try readdirTrials(stack, view, path: "\(Self.readdirDirectory)-\(width)", width: width,
+                                                  depth: configuration.widthDepth, sweep: "width", cache: cache, book: book)
                             }
                         }
                     }
@@ -215,7 +218,7 @@ public struct LookupProbe {
                 let fit = FitKey(backend: view.backend, mountOptions: options(of: view), cache: cache, position: position)
                 fits[fit, default: ([], [])].x += values.map { _ in Double(depth) }
                 fits[fit, default: ([], [])].y += values
-                if cache == .cold && view.backend == "fuse" && !values.isEmpty { book.warn(Self.fuseColdNote, for: key) }
+                if cache == .cold && view.capabilities.keepsOwnNodeCache && !values.isEmpty { book.warn(Self.ownNodeCacheNote(view.backend), for: key) }
             }
         }
     }
@@ -230,14 +233,23 @@ public struct LookupProbe {
         }
     }
 
-    /// Open, count and close a merged directory of `width` entries in each of `depth` layers.
-    private func readdirTrial(_ stack: LayerStack, _ view: any MergedView, path: String, width: Int, depth: Int, sweep: String) throws -> Trial {
+    /// Open, count and close a merged directory of `width` entries in each of `depth` layers:
+    /// one trial, or none and `skipped` recorded for a view without a merged directory.
+    private func readdirTrials(
+        _ stack: LayerStack, _ view: any MergedView, path: String, width: Int, depth: Int, sweep: String,
+        cache: CacheState, book: SampleBook
+    ) throws -> [Trial] {
         let expected = width * depth
         var parameters = baseParameters(view, depth: depth)
         parameters["width"] = .int(Int64(width))
         parameters["sweep"] = .string(sweep)
-        return Trial(
-            key: .init(probe: Self.name, backend: view.backend, metric: "readdir", unit: "ns", parameters: parameters),
+        let key = SampleBook.Key(probe: Self.name, backend: view.backend, metric: "readdir", unit: "ns", parameters: parameters)
+        guard view.capabilities.mergedDirectory else {
+            book.skip(sampler.complete(key, cache, false), reason: Self.noMergedDirectoryReason)
+            return []
+        }
+        return [Trial(
+            key: key,
             writes: false, quiescer: try sampler.quiescer(stack, view), view: view,
             warm: { _ = try Self.countEntries(view, path) },
             operation: { watch in watch.outcome = Int64(try Self.countEntries(view, path)) },
@@ -246,7 +258,7 @@ public struct LookupProbe {
                     throw ProbeError.verificationFailed("\(view.backend): \(path) lists \(watch.outcome) entries, expected \(width) × \(depth) layers = \(expected)")
                 }
                 return []
-            })
+            })]
     }
 
     /// `open(O_DIRECTORY)`, count with `readdir(3)`, `close`: what one sample times.

@@ -37,7 +37,8 @@ final class MergedViewSet {
         mounts.append(.init(backend: backend.identifier, probe: probe,
                             requestedOptions: (view.requestedOptions ?? options).description,
                             effectiveOptions: view.effectiveOptions, method: view.mountMethod,
-                            layers: stack.lowerLayers.count))
+                            layers: stack.lowerLayers.count, setup: view.setupFacts))
+        if let summary = mounts.last?.setupSummary { log.info("set up \(backend.identifier) outside the clock: \(summary)") }
         return (stack, view)
     }
 

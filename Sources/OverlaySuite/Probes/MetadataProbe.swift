@@ -192,11 +192,11 @@ public struct MetadataProbe {
         /// No layers at all: a change is made in place.
         case plain
 
-        init(_ backend: String) {
-            switch backend {
-            case "fuse": self = .fuse
-            case "plain": self = .plain
-            default: self = .overlay
+        init(_ format: BackendCapabilities.WhiteoutFormat) {
+            switch format {
+            case .overlay: self = .overlay
+            case .fuseOverlayfs: self = .fuse
+            case .none: self = .plain
             }
         }
     }
@@ -214,7 +214,7 @@ public struct MetadataProbe {
         let pathDepth: Int
 
         var calls: ViewCalls { ViewCalls(view) }
-        var flavor: Flavor { Flavor(view.backend) }
+        var flavor: Flavor { Flavor(view.capabilities.whiteoutFormat) }
         var options: OverlayMountOptions { probe.options(of: view) }
         var cwd: FileDescriptor { .currentWorkingDirectory }
 
@@ -422,8 +422,8 @@ public struct MetadataProbe {
                 .init(upperName: path, lowerName: lower, lowerSize: size, size: size, allowMetacopy: metacopy),
                 stack: stack, view: view)
             // A file with no data at all has nothing to leave behind, metacopy or not.
-            if metacopy && size > 0 && outcome != .metacopy && view.backend == "kernel" {
-                throw ProbeError.verificationFailed("kernel: \(path) was copied up in full under metacopy=on")
+            if metacopy && size > 0 && outcome != .metacopy && view.capabilities.metacopy {
+                throw ProbeError.verificationFailed("\(view.backend): \(path) was copied up in full under metacopy=on")
             }
             return outcome
         }

@@ -39,9 +39,10 @@ public struct ReadProbe {
     public let configuration: Configuration
     let sampler: Sampler
 
-    /// The places a backend is measured in.
+    /// The places a backend is measured in: lower and upper for layered backends, the flattened
+    /// copy for the others.
     static func places(for backend: any OverlayBackend) -> [Place] {
-        backend.identifier == "plain" ? [.plain] : [.lower, .upper]
+        backend.capabilities.layered ? [.lower, .upper] : [.plain]
     }
 
     func stackSpec() -> LayerStackSpec {

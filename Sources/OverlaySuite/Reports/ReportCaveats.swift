@@ -36,7 +36,9 @@ public struct ReportCaveat: Sendable, Hashable {
                 "only \(environment.cpuCount) CPUs, shared with whatever else runs on the host: absolute times move by tens of percent "
                 + "from minute to minute, so compare configurations measured side by side in one run"))
         }
-        let coldFuse = measurements.contains { $0.probe == "lookup" && $0.backend == "fuse" && $0.text("cache") == "cold" }
+        let coldFuse = measurements.contains {
+            $0.probe == "lookup" && BackendKind.capabilities(of: $0.backend)?.keepsOwnNodeCache == true && $0.text("cache") == "cold"
+        }
         if coldFuse {
             result.append(ReportCaveat(scope: .coldFuseLookups, text:
                 "fuse-overlayfs keeps its own node cache in the daemon, which drop_caches does not empty: its cold lookups are warmer than the kernel's"))

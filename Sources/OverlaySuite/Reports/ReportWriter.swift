@@ -180,6 +180,7 @@ public struct ReportWriter: Sendable {
         var mounts: [String] = []
         for mount in e.mounts {
             let line = "overlay mount (\(mount.backend), \(mount.probe), \(mount.layers) layer(s), \(mount.method)): requested `\(mount.requestedOptions.isEmpty ? "defaults" : mount.requestedOptions)` → effective `\(Comparison.withoutLayerPaths(mount.effectiveOptions))`"
+                + (mount.setupSummary.map { "; set up outside the clock: \($0)" } ?? "")
             if !mounts.contains(line) { mounts.append(line) }
         }
         items += mounts

@@ -15,6 +15,41 @@ public struct RunEnvironment: Codable, Sendable {
         public var effectiveOptions: String
         public var method: String
         public var layers: Int
+        /// What setting the view up took, outside the clock (``MergedView/setupFacts``: each
+        /// EROFS image's size and build time); absent for backends that report none.
+        public var setup: [SetupFact]?
+
+        public init(backend: String, probe: String, requestedOptions: String, effectiveOptions: String, method: String,
+                    layers: Int, setup: [SetupFact] = []) {
+            self.backend = backend
+            self.probe = probe
+            self.requestedOptions = requestedOptions
+            self.effectiveOptions = effectiveOptions
+            self.method = method
+            self.layers = layers
+            self.setup = setup.isEmpty ? nil : setup
+        }
+
+        /// `16 erofs images, 1.2 MiB in all (64 KiB to 128 KiB), built in 41 ms (1.9 to 4.4 ms
+        /// each)`: the setup facts summed per kind, or nil when there are none.
+        public var setupSummary: String? {
+            guard let setup, !setup.isEmpty else { return nil }
+            let bytes = setup.filter { $0.name == "erofsImageBytes" }.map(\.value)
+            let times = setup.filter { $0.name == "erofsBuildTime" }.map(\.value)
+            var parts: [String] = []
+            if let low = bytes.min(), let high = bytes.max() {
+                let methods = Set(setup.filter { $0.name == "erofsImageBytes" }.compactMap(\.note).map { $0.hasPrefix("loop") ? "loop" : $0 })
+                parts.append("\(bytes.count) erofs image(s) (\(methods.sorted().joined(separator: ", "))), \(ByteCount.format(Int64(bytes.reduce(0, +)))) in all (\(ByteCount.format(Int64(low))) to \(ByteCount.format(Int64(high))))")
+            }
+            if let low = times.min(), let high = times.max() {
+                parts.append("built in \(HumanUnits.duration(nanoseconds: times.reduce(0, +))) (\(HumanUnits.duration(nanoseconds: low)) to \(HumanUnits.duration(nanoseconds: high)) each)")
+            }
+            let known: Set<String> = ["erofsImageBytes", "erofsBuildTime"]
+            for fact in setup where !known.contains(fact.name) {
+                parts.append("\(fact.name)\(fact.layer.map { "[\($0)]" } ?? "") = \(fact.value) \(fact.unit)")
+            }
+            return parts.joined(separator: ", ")
+        }
     }
 
     /// The filesystem under the work root (or under a loop-device filesystem the run made).

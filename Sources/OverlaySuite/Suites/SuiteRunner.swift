@@ -156,7 +156,7 @@ public struct SuiteRunner {
 
     /// The entry's backends × option sets (fuse and plain get only the defaults).
     func backends(_ entry: SuiteFile.Entry) throws -> [any OverlayBackend] {
-        let bases = try (entry.backends ?? ["kernel"]).map { try BackendRegistry.make($0) }
+        let bases = try (entry.backends ?? ["kernel"]).map { try BackendKind.make(identifier: $0) }
         let sets = try (entry.mountOptions ?? [""]).map { try OverlayMountOptions(parsing: $0) }
         return MountVariantBackend.expand(bases, optionSets: sets)
     }
