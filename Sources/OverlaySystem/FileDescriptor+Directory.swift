@@ -96,27 +96,30 @@ extension FileDescriptor {
     /// Every entry of this directory except `.` and `..`, read with `readdir(3)` from a duplicate
     /// of the descriptor (so this one's offset is untouched).
     public func entries() throws(SystemError) -> [DirectoryEntry] {
-        let copy = try retryingEINTR("dup") { dup(rawValue) }
-        guard let stream = fdopendir(copy) else {
-            let errno = Errno(rawValue: systemErrno())
-            _ = Glibc.close(copy)
-            throw SystemError("fdopendir", errno: errno)
-        }
-        defer { closedir(stream) }
-        rewinddir(stream)
         var result: [DirectoryEntry] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+        try withStream { stream in
+            while let entry = readdir(stream) {
+                let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                    String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+                }
+                if name == "." || name == ".." { continue }
+                result.append(DirectoryEntry(name: name, type: Self.fileType(dType: entry.pointee.d_type)))
             }
-            if name == "." || name == ".." { continue }
-            result.append(DirectoryEntry(name: name, type: Self.fileType(dType: entry.pointee.d_type)))
         }
         return result
     }
 
     /// Counts this directory's entries without building names: what the readdir probe times.
     public func countEntries() throws(SystemError) -> Int {
+        var count = 0
+        try withStream { stream in
+            while readdir(stream) != nil { count += 1 }
+        }
+        return count - 2
+    }
+
+    /// Runs `body` with a `DIR` stream over a duplicate of this descriptor, rewound, closed after.
+    private func withStream(_ body: (OpaquePointer) -> Void) throws(SystemError) {
         let copy = try retryingEINTR("dup") { dup(rawValue) }
         guard let stream = fdopendir(copy) else {
             let errno = Errno(rawValue: systemErrno())
@@ -125,9 +128,7 @@ extension FileDescriptor {
         }
         defer { closedir(stream) }
         rewinddir(stream)
-        var count = 0
-        while readdir(stream) != nil { count += 1 }
-        return count - 2
+        body(stream)
     }
 
     private static func fileType(dType: UInt8) -> FileType? {

@@ -57,7 +57,7 @@ struct LoopFilesystemTests {
             // A run that is killed after attaching and mounting: nothing tears it down.
             let made = try LoopFilesystem.make(.ext4, size: 512 << 20, in: run) { device in
                 try? FileManager.default.createDirectory(atPath: root.path + "/state", withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: statePath, contents: Data((device + "\n").utf8))
+                #expect((try? FileSystem.writeAtomically(Array((device + "\n").utf8), to: statePath, replacing: true)) != nil)
             }
             let device = try #require(made.device)
             let (unmounted, _) = Janitor.cleanAll(root, log: ProgressLog(level: .quiet))

@@ -22,7 +22,7 @@ struct SafetyTests {
             var types: Set<String> = []
             for _ in 0..<600 where types.count < 2 {
                 types = Set(MountTable.current().mounts(under: root.path).map(\.fileSystemType))
-                usleep(50_000)
+                MonotonicClock.sleep(nanoseconds: 50_000_000)
             }
             #expect(types == ["overlay", "fuse.fuse-overlayfs"])
             try child.signal(SIGKILL)
@@ -186,7 +186,7 @@ func withSmallFilesystem(in directory: String, megabytes: Int, _ body: (String) 
     let attach = try command("/sbin/losetup", ["--find", "--show", image])
     let device = attach.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     guard attach.status == 0, device.hasPrefix("/dev/loop") else { throw GateUnavailable(description: "losetup failed: \(attach.stderr)") }
-    defer { try? command("/sbin/losetup", ["-d", device]) }
+    defer { _ = try? command("/sbin/losetup", ["-d", device]) }
     let mkfs = try command("/sbin/mkfs.ext4", ["-q", "-F", device])
     guard mkfs.status == 0 else { throw GateUnavailable(description: "mkfs.ext4 failed: \(mkfs.stderr)") }
     try FileDescriptor.currentWorkingDirectory.makeDirectory(mountPoint)

@@ -12,47 +12,37 @@ public struct CopyFileRangeCopyEngine: CopyEngine {
     public var capabilities: CopyEngineCapabilities { [.holes] }
 
     public func copy(from source: FileDescriptor, to destination: FileDescriptor, length: Int64, options: CopyOptions) throws -> CopyResult {
-        var extents = try DataExtents(of: source, length: length, options: options)
-        try extents.sizeDestination(destination)
-        var syscalls = 0
-        var copied: Int64 = 0
-        var sourceEnd: Int64?
-        var method = Self.identifier
-        extents: while sourceEnd == nil, let extent = try extents.next() {
-            var offset = extent.lowerBound
-            while offset < extent.upperBound {
-                if method != Self.identifier {
-                    // Fallen back: the kernel refused this pair of files, so it would again.
-                    let rest = try SendfileCopyEngine.transfer(offset..<extent.upperBound, from: source, to: destination, syscalls: &syscalls)
-                    copied += rest
-                    if offset + rest < extent.upperBound { sourceEnd = offset + rest }
-                    continue extents
+        try DataExtents.copy(from: source, to: destination, length: length, options: options, method: Self.identifier) { extents, tally in
+            extents: while tally.sourceEnd == nil, let extent = try extents.next() {
+                var offset = extent.lowerBound
+                while offset < extent.upperBound {
+                    if tally.method != Self.identifier {
+                        // Fallen back: the kernel refused this pair of files, so it would again.
+                        let rest = try SendfileCopyEngine.transfer(offset..<extent.upperBound, from: source, to: destination, syscalls: &tally.syscalls)
+                        tally.copied += rest
+                        if offset + rest < extent.upperBound { tally.sourceEnd = offset + rest }
+                        continue extents
+                    }
+                    let wanted = Int(min(extent.upperBound - offset, SendfileCopyEngine.maximumCallLength))
+                    let moved: Int
+                    do throws(SystemError) {
+                        moved = try destination.copyFileRange(from: source, sourceOffset: offset, to: offset, length: wanted)
+                        tally.syscalls += 1
+                    } catch {
+                        guard Self.fallbackErrors.contains(error.errno) else { throw error }
+                        tally.syscalls += 1
+                        tally.method = SendfileCopyEngine.identifier
+                        continue
+                    }
+                    if moved == 0 {
+                        tally.sourceEnd = offset
+                        continue extents
+                    }
+                    offset += Int64(moved)
+                    tally.copied += Int64(moved)
                 }
-                let wanted = Int(min(extent.upperBound - offset, SendfileCopyEngine.maximumCallLength))
-                let moved: Int
-                do {
-                    moved = try destination.copyFileRange(from: source, sourceOffset: offset, to: offset, length: wanted)
-                    syscalls += 1
-                } catch {
-                    guard Self.fallbackErrors.contains(error.errno) else { throw error }
-                    syscalls += 1
-                    method = SendfileCopyEngine.identifier
-                    continue
-                }
-                if moved == 0 {
-                    sourceEnd = offset
-                    continue extents
-                }
-                offset += Int64(moved)
-                copied += Int64(moved)
             }
         }
-        try extents.trimDestination(destination, sourceEnd: sourceEnd)
-        if options.fsync {
-            try destination.fsync()
-            syscalls += 1
-        }
-        return CopyResult(bytesCopied: copied, method: method, syscalls: syscalls + extents.syscalls)
     }
 
     /// The errors after which coreutils' `copy_file_range` caller falls back to a plain copy:

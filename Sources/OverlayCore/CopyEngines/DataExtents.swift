@@ -101,3 +101,34 @@ public struct DataExtents {
         syscalls += 1
     }
 }
+
+/// How far one copy has got: what a synchronous engine's loop over ``DataExtents`` updates.
+struct CopyTally {
+    var copied: Int64 = 0
+    var syscalls = 0
+    /// Where the source turned out to end, when it was shorter than ``DataExtents/end``.
+    var sourceEnd: Int64?
+    /// What ran: the engine, or the engine it fell back to.
+    var method: String
+}
+
+extension DataExtents {
+    /// The frame of a synchronous engine's copy: the walk of `source`'s data, the destination
+    /// sized before (so holes stay holes) and trimmed after if the source shrank, and the fsync
+    /// that ``CopyOptions/fsync`` asks for. `body` moves the data, updating the tally.
+    static func copy(
+        from source: FileDescriptor, to destination: FileDescriptor, length: Int64, options: CopyOptions, method: String,
+        _ body: (inout DataExtents, inout CopyTally) throws -> Void
+    ) throws -> CopyResult {
+        var extents = try DataExtents(of: source, length: length, options: options)
+        try extents.sizeDestination(destination)
+        var tally = CopyTally(method: method)
+        try body(&extents, &tally)
+        try extents.trimDestination(destination, sourceEnd: tally.sourceEnd)
+        if options.fsync {
+            try destination.fsync()
+            tally.syscalls += 1
+        }
+        return CopyResult(bytesCopied: tally.copied, method: tally.method, syscalls: tally.syscalls + extents.syscalls)
+    }
+}

@@ -8,7 +8,7 @@ import OverlaySystem
 /// bytes (`F_SETPIPE_SZ`); a chunk is a splice into the pipe linked to a splice out of it. The
 /// kernel runs splices in io-wq, so the chunks' splices into pipes run in parallel while the
 /// splices into the one destination file run one after another. Waves, requeueing and the fsync
-/// work as in ``IOURingCopyEngine``. Use it from one thread at a time.
+/// work as in ``IOURingCopyEngine`` (``IOURingWaves``). Use it from one thread at a time.
 public final class IOURingSpliceCopyEngine: CopyEngine {
     public static let identifier = "io_uring-splice"
 
@@ -40,64 +40,21 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
     public func copy(from source: FileDescriptor, to destination: FileDescriptor, length: Int64, options: CopyOptions) throws -> CopyResult {
         var extents = try DataExtents(of: source, length: length, options: options)
         try extents.sizeDestination(destination)
-        var wave = IOURingCopyEngine.Wave(fsync: options.fsync)
-        for slot in requests.indices { requests[slot] = CopySlot() }
         // Splices always run in io-wq; one chunk has nothing to overlap, so it stays on this CPU.
         workers.place(ring, local: extents.end <= Int64(chunkSize))
-
-        while true {
-            // Start: a free slot takes the next chunk; a busy one queues its next step.
-            var queued = 0
-            for slot in requests.indices where wave.failure == nil {
-                if requests[slot].isDone { requests[slot] = CopySlot() }
-                if requests[slot].chunk == nil, wave.startsChunks {
-                    do {
-                        if let chunk = try extents.nextChunk(maximumLength: chunkSize) {
-                            requests[slot] = CopySlot(chunk: chunk)
-                        } else {
-                            wave.chunksLeft = false
-                        }
-                    } catch {
-                        wave.failure = error
-                    }
-                }
-                if requests[slot].chunk != nil, wave.failure == nil {
-                    queued += try queueNextStep(slot: slot, source: source, destination: destination)
-                }
+        let wave: IOURingWaves.Wave
+        do {
+            wave = try IOURingWaves.run(
+                on: ring, requests: &requests, extents: &extents, chunkSize: chunkSize, destination: destination,
+                fsync: options.fsync, names: .init(read: "io_uring splice (file to pipe)", write: "io_uring splice (pipe to file)")
+            ) { request, slot throws(SystemError) in
+                try queueNextStep(request, slot: slot, source: source, destination: destination)
             }
-            // Sync: once every chunk has started, behind all of them.
-            if wave.needsFsync {
-                try ring.queueFsync(destination, userData: IOURingCopyEngine.Tag.fsync.rawValue, flags: .drain)
-                queued += 1
-            }
-            if queued == 0 { break }
-
-            // Submit and wait for the whole wave: one io_uring_enter.
-            try ring.submit(waitingFor: queued)
-            wave.enters += 1
-
-            // Reap.
-            var fsynced = false
-            ring.reap { completion in
-                let tag = IOURingCopyEngine.Tag(userData: completion.userData)
-                switch tag.operation {
-                case .read: complete(spliceIn: completion.result, slot: tag.slot, wave: &wave)
-                case .write: complete(spliceOut: completion.result, slot: tag.slot, wave: &wave)
-                case .fsync:
-                    switch completion.result {
-                    case .success: fsynced = true
-                    case .failure(let errno) where IOURingCopyEngine.isRetryable(errno): break
-                    case .failure(let errno): wave.fail(SystemError("io_uring fsync", errno: errno))
-                    }
-                }
-            }
-            wave.synced = wave.synced || (fsynced && requests.allSatisfy { $0.chunk == nil || $0.isDone })
-        }
-        if let failure = wave.failure {
+        } catch {
             // A failed chunk may have left bytes in its pipe; the next copy must start empty.
             closePipes()
             try openPipes()
-            throw failure
+            throw error
         }
         try extents.trimDestination(destination, sourceEnd: wave.sourceEnd)
         return CopyResult(bytesCopied: wave.copied, method: Self.identifier, syscalls: wave.enters + extents.syscalls)
@@ -109,11 +66,10 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
     /// first, alone: a splice into a full pipe would wait for a reader that is linked behind it.
     /// Otherwise the rest of the chunk goes in, linked to the same count coming out; the linked
     /// splice out runs only after a full splice in, so it never waits on an empty pipe.
-    private func queueNextStep(slot: Int, source: FileDescriptor, destination: FileDescriptor) throws(SystemError) -> Int {
-        let request = requests[slot]
+    private func queueNextStep(_ request: CopySlot, slot: Int, source: FileDescriptor, destination: FileDescriptor) throws(SystemError) -> Int {
         guard let chunk = request.chunk else { return 0 }
         let pipe = pipes[slot]
-        let outTag = IOURingCopyEngine.Tag(slot: slot, operation: .write).rawValue
+        let outTag = IOURingWaves.Tag(slot: slot, operation: .write).rawValue
         if request.filled > request.written {
             try ring.queueSplice(
                 from: pipe.read, at: nil, to: destination, at: chunk.lowerBound + Int64(request.written),
@@ -123,40 +79,11 @@ public final class IOURingSpliceCopyEngine: CopyEngine {
         let rest = chunk.count - request.filled
         try ring.queueSplice(
             from: source, at: chunk.lowerBound + Int64(request.filled), to: pipe.write, at: nil,
-            length: rest, userData: IOURingCopyEngine.Tag(slot: slot, operation: .read).rawValue, flags: .link)
+            length: rest, userData: IOURingWaves.Tag(slot: slot, operation: .read).rawValue, flags: .link)
         try ring.queueSplice(
             from: pipe.read, at: nil, to: destination, at: chunk.lowerBound + Int64(request.written),
             length: rest, userData: outTag)
         return 2
-    }
-
-    private func complete(spliceIn result: Result<Int, Errno>, slot: Int, wave: inout IOURingCopyEngine.Wave) {
-        guard let chunk = requests[slot].chunk else { preconditionFailure("a splice completed for free slot \(slot)") }
-        switch result {
-        case .success(0):
-            requests[slot].sourceEnded = true
-            wave.sourceEnded(at: chunk.lowerBound + Int64(requests[slot].filled))
-        case .success(let count):
-            requests[slot].filled += count
-        case .failure(let errno) where IOURingCopyEngine.isRetryable(errno):
-            break
-        case .failure(let errno):
-            wave.fail(SystemError("io_uring splice (file to pipe)", errno: errno))
-        }
-    }
-
-    private func complete(spliceOut result: Result<Int, Errno>, slot: Int, wave: inout IOURingCopyEngine.Wave) {
-        switch result {
-        case .success(0):
-            wave.fail(SystemError("io_uring splice (pipe to file)", errno: .ioError))
-        case .success(let count):
-            requests[slot].written += count
-            wave.copied += Int64(count)
-        case .failure(let errno) where IOURingCopyEngine.isRetryable(errno):
-            break
-        case .failure(let errno):
-            wave.fail(SystemError("io_uring splice (pipe to file)", errno: errno))
-        }
     }
 
     // MARK: - Pipes

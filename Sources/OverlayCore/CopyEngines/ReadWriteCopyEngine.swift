@@ -17,40 +17,31 @@ public final class ReadWriteCopyEngine: CopyEngine {
     public var capabilities: CopyEngineCapabilities { [.holes] }
 
     public func copy(from source: FileDescriptor, to destination: FileDescriptor, length: Int64, options: CopyOptions) throws -> CopyResult {
-        var extents = try DataExtents(of: source, length: length, options: options)
-        try extents.sizeDestination(destination)
-        var syscalls = 0
-        var copied: Int64 = 0
-        var sourceEnd: Int64?
-        try buffer.withUnsafeMutableBytes { buffer in
-            chunks: while let chunk = try extents.nextChunk(maximumLength: buffer.count) {
-                var offset = chunk.lowerBound
-                while offset < chunk.upperBound {
-                    let wanted = Int(chunk.upperBound - offset)
-                    let read = try source.pread(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]), at: offset)
-                    syscalls += 1
-                    if read == 0 {
-                        sourceEnd = offset
-                        break chunks
+        try DataExtents.copy(from: source, to: destination, length: length, options: options, method: Self.identifier) { extents, tally in
+            try buffer.withUnsafeMutableBytes { buffer in
+                chunks: while let chunk = try extents.nextChunk(maximumLength: buffer.count) {
+                    var offset = chunk.lowerBound
+                    while offset < chunk.upperBound {
+                        let wanted = Int(chunk.upperBound - offset)
+                        let read = try source.pread(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]), at: offset)
+                        tally.syscalls += 1
+                        if read == 0 {
+                            tally.sourceEnd = offset
+                            break chunks
+                        }
+                        var done = 0
+                        while done < read {
+                            let written = try destination.pwrite(UnsafeRawBufferPointer(rebasing: buffer[done..<read]), at: offset + Int64(done))
+                            tally.syscalls += 1
+                            // pwrite(2) of a non-empty buffer makes progress or fails; 0 would loop forever.
+                            if written == 0 { throw SystemError("pwrite", errno: .ioError) }
+                            done += written
+                        }
+                        offset += Int64(read)
+                        tally.copied += Int64(read)
                     }
-                    var done = 0
-                    while done < read {
-                        let written = try destination.pwrite(UnsafeRawBufferPointer(rebasing: buffer[done..<read]), at: offset + Int64(done))
-                        syscalls += 1
-                        // pwrite(2) of a non-empty buffer makes progress or fails; 0 would loop forever.
-                        if written == 0 { throw SystemError("pwrite", errno: .ioError) }
-                        done += written
-                    }
-                    offset += Int64(read)
-                    copied += Int64(read)
                 }
             }
         }
-        try extents.trimDestination(destination, sourceEnd: sourceEnd)
-        if options.fsync {
-            try destination.fsync()
-            syscalls += 1
-        }
-        return CopyResult(bytesCopied: copied, method: Self.identifier, syscalls: syscalls + extents.syscalls)
     }
 }

@@ -10,22 +10,13 @@ public struct SendfileCopyEngine: CopyEngine {
     public var capabilities: CopyEngineCapabilities { [.holes] }
 
     public func copy(from source: FileDescriptor, to destination: FileDescriptor, length: Int64, options: CopyOptions) throws -> CopyResult {
-        var extents = try DataExtents(of: source, length: length, options: options)
-        try extents.sizeDestination(destination)
-        var syscalls = 0
-        var copied: Int64 = 0
-        var sourceEnd: Int64?
-        while sourceEnd == nil, let extent = try extents.next() {
-            let moved = try Self.transfer(extent, from: source, to: destination, syscalls: &syscalls)
-            copied += moved
-            if moved < Int64(extent.count) { sourceEnd = extent.lowerBound + moved }
+        try DataExtents.copy(from: source, to: destination, length: length, options: options, method: Self.identifier) { extents, tally in
+            while tally.sourceEnd == nil, let extent = try extents.next() {
+                let moved = try Self.transfer(extent, from: source, to: destination, syscalls: &tally.syscalls)
+                tally.copied += moved
+                if moved < Int64(extent.count) { tally.sourceEnd = extent.lowerBound + moved }
+            }
         }
-        try extents.trimDestination(destination, sourceEnd: sourceEnd)
-        if options.fsync {
-            try destination.fsync()
-            syscalls += 1
-        }
-        return CopyResult(bytesCopied: copied, method: Self.identifier, syscalls: syscalls + extents.syscalls)
     }
 
     /// Copies `range` of `source` to the same offsets of `destination` with `sendfile(2)`, which

@@ -42,6 +42,7 @@ extension ReferenceOverlay {
     /// Every directory above `path` that is not in upper yet is copied up, from the top down
     /// (`ovl_copy_up_flags` walks up to the first upper ancestor, then copies down); returns
     /// `path`'s parent, now in upper.
+    @discardableResult
     func copyUpAncestors(of path: String) throws(SystemError) -> MergedEntry {
         // Only a lookup passes through the root here: its status is not needed.
         var parent = try rootEntry(liveStatus: false)

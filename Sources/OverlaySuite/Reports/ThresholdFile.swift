@@ -78,11 +78,7 @@ public struct ThresholdFile: Sendable {
         let top = try reader.mapping(node, key: "(document)", allowed: ["units", "metrics"])
         var result = ThresholdFile()
         func threshold(_ located: StrictReader.Located, key: String) throws(SuiteFileError) -> Double {
-            let text = try reader.string(located.value, key: key)
-            guard let value = fraction(text) else {
-                throw SuiteFileError(file: file, line: located.line, key: key, reason: "is \"\(text)\": a threshold is a percentage in [0%, 100%) such as 10%")
-            }
-            return value
+            try reader.threshold(located, key: key)
         }
         if let units = top["units"] {
             guard case .mapping(let mapping) = units.value else {

@@ -54,6 +54,9 @@ public struct SuiteFile: Codable, Sendable, Equatable {
         public var pathDepths: [Int]?
         /// Quiesce before each timed call (default: where the call writes); see ``SamplingPlan``.
         public var quiesce: Bool?
+        /// The smallest change this entry's figures must resolve (a fraction: 0.05 is 5%), over
+        /// the suite's ``SuiteFile/threshold``; `run` warns when its sample count cannot.
+        public var threshold: Double?
 
         public init(probe: String) { self.probe = probe }
     }
@@ -62,6 +65,9 @@ public struct SuiteFile: Codable, Sendable, Equatable {
     public var description: String?
     /// Size of each filesystem made on a loop device or as tmpfs.
     public var fsSize: String?
+    /// The smallest change the suite's figures must resolve, for entries without their own:
+    /// what a nightly compare will be asked to see (``ResolutionCheck``).
+    public var threshold: Double?
     public var probes: [Entry]
 
     public static let probeNames = ["copyup", "lookup", "read", "copy", "metadata"]
@@ -89,7 +95,7 @@ public struct SuiteFile: Codable, Sendable, Equatable {
         }
         guard let node else { throw SuiteFileError(file: file, line: 1, key: "(document)", reason: "is empty (only comments or blank lines)") }
         let reader = StrictReader(file: file)
-        let top = try reader.mapping(node, key: "(document)", allowed: ["name", "description", "fsSize", "probes"])
+        let top = try reader.mapping(node, key: "(document)", allowed: ["name", "description", "fsSize", "threshold", "probes"])
         guard let probesNode = top["probes"] else {
             throw SuiteFileError(file: file, line: node.mark?.line ?? 1, key: "probes", reason: "is missing")
         }
@@ -108,6 +114,7 @@ public struct SuiteFile: Codable, Sendable, Equatable {
             }
             suite.fsSize = size
         }
+        if let field = top["threshold"] { suite.threshold = try reader.threshold(field, key: "threshold") }
         return suite
     }
 
@@ -236,8 +243,17 @@ struct StrictReader {
     static let entryKeys: Set<String> = [
         "probe", "backends", "mountOptions", "filesystems", "sizes", "depths", "samples", "warmup", "caches",
         "engines", "layers", "widths", "readdir", "deepLevels", "randomReads", "sparse", "fsync", "seed",
-        "operations", "fileSize", "pathDepths", "quiesce",
+        "operations", "fileSize", "pathDepths", "quiesce", "threshold",
     ]
+
+    /// A threshold: a percentage in [0%, 100%) such as `5%`, or the fraction itself (`0.05`).
+    func threshold(_ located: Located, key: String) throws(SuiteFileError) -> Double {
+        let text = try scalar(located.value, key: key, "a percentage such as 5%").string
+        guard let value = ThresholdFile.fraction(text) else {
+            throw SuiteFileError(file: file, line: located.line, key: key, reason: "is \"\(text)\": a threshold is a percentage in [0%, 100%) such as 10%")
+        }
+        return value
+    }
 
     func entry(_ node: Node) throws(SuiteFileError) -> SuiteFile.Entry {
         let fields = try mapping(node, key: "probes[]", allowed: Self.entryKeys)
@@ -293,6 +309,7 @@ struct StrictReader {
         }
         if let f = fields["pathDepths"] { entry.pathDepths = try integers(f.value, key: "pathDepths") }
         if let f = fields["quiesce"] { entry.quiesce = try bool(f.value, key: "quiesce") }
+        if let f = fields["threshold"] { entry.threshold = try threshold(f, key: "threshold") }
         return entry
     }
 }

@@ -35,6 +35,16 @@ public struct SuiteRunner {
 
     public func run() throws {
         let size = try suite.fsSize.map { try ByteCount.parse($0) } ?? BackingFilesystemKind.defaultSize
+        var unresolved = 0
+        var checked = 0
+        defer {
+            if checked > 0 {
+                let summary = unresolved == 0
+                    ? "all \(checked) measurement(s) with a threshold resolve it at their sample counts"
+                    : "\(unresolved) of \(checked) measurement(s) cannot resolve their threshold at their sample counts; each says how many samples would"
+                session.log.info("suite \(suite.name): \(summary)")
+            }
+        }
         for (number, entry) in suite.probes.enumerated() {
             for kind in try filesystems(entry) {
                 try SignalTrap.check()
@@ -43,11 +53,34 @@ public struct SuiteRunner {
                 // Each entry × filesystem gets its own directory, so names never collide.
                 let place = directory + "/suite-\(number + 1)"
                 try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755)
+                let first = session.book.measurements().count
                 try run(entry, fs: kind, in: place)
+                if let threshold = entry.threshold ?? suite.threshold {
+                    let found = checkResolution(of: session.book.measurements().dropFirst(first), threshold: threshold)
+                    checked += found.checked
+                    unresolved += found.unresolved
+                }
                 // Free the space (and inodes) before the next entry: trees are not reused.
                 try? session.workRoot.remove(place)
             }
         }
+    }
+
+    /// Warns, with the measurement and on the log, about each measurement whose samples cannot
+    /// resolve `threshold` (``ResolutionCheck``).
+    func checkResolution(of measurements: ArraySlice<Measurement>, threshold: Double) -> (checked: Int, unresolved: Int) {
+        var checked = 0
+        var unresolved = 0
+        for measurement in measurements where measurement.skipped == nil && measurement.samples.count > 1 {
+            checked += 1
+            guard let finding = ResolutionCheck.check(measurement, threshold: threshold) else { continue }
+            unresolved += 1
+            let key = SampleBook.Key(probe: measurement.probe, backend: measurement.backend, metric: measurement.metric,
+                                     unit: measurement.unit, parameters: measurement.parameters)
+            session.book.warn(finding.message, for: key)
+            session.log.warning("\(measurement.probe) \(measurement.backend) \(measurement.metric) \(measurement.parameterLabel): \(finding.message)")
+        }
+        return (checked, unresolved)
     }
 
     /// The sampling plan of an entry on `fs`: the suite's own keys over the run's defaults.
