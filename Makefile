@@ -7,7 +7,8 @@ SWIFT ?= swift
 # Debian packages the suite needs: liburing for the io_uring engines and the System layer,
 # gnuplot for plots, fuse-overlayfs for the fuse backend, mkfs tools for loop filesystems,
 # strace to check the io_uring loop, zlib and libzstd for image layers, umoci to check imports against,
-# erofs-utils (mkfs.erofs) for the erofs backend's layer images.
+# erofs-utils (mkfs.erofs) for the erofs backend's layer images, btrfs-progs (mkfs.btrfs) for --fs btrfs,
+# which the btrfs backend's subvolumes need unless the work root is on btrfs.
 APT_PACKAGES := pkg-config liburing-dev gnuplot-nox fuse-overlayfs fuse3 xfsprogs btrfs-progs e2fsprogs util-linux strace \
 	zlib1g-dev libzstd-dev umoci erofs-utils
 RELEASE_BIN := .build/release/overlaybench

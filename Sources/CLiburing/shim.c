@@ -8,7 +8,14 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -81,6 +88,85 @@ int cl_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int cl_ficlone(int dest_fd, int src_fd) { return ioctl(dest_fd, FICLONE, src_fd); }
 int cl_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 int cl_syncfs(int fd) { return syncfs(fd); }
+
+const unsigned long CL_BTRFS_SUPER_MAGIC = BTRFS_SUPER_MAGIC;
+const uint64_t CL_BTRFS_FIRST_FREE_OBJECTID = BTRFS_FIRST_FREE_OBJECTID;
+const uint32_t CL_FIEMAP_EXTENT_LAST = FIEMAP_EXTENT_LAST;
+const uint32_t CL_FIEMAP_EXTENT_SHARED = FIEMAP_EXTENT_SHARED;
+const uint32_t CL_FIEMAP_EXTENT_UNKNOWN = FIEMAP_EXTENT_UNKNOWN;
+const uint32_t CL_FIEMAP_EXTENT_DELALLOC = FIEMAP_EXTENT_DELALLOC;
+const uint32_t CL_FIEMAP_FLAG_SYNC = FIEMAP_FLAG_SYNC;
+
+long cl_fstatfs_type(int fd) {
+    struct statfs buffer;
+    if (fstatfs(fd, &buffer) != 0) return -1;
+    return (long)buffer.f_type;
+}
+
+// The names are copied into fixed-size fields; a longer one is refused rather than truncated.
+static int cl_copy_name(char *field, size_t size, const char *name) {
+    size_t length = strlen(name);
+    if (length == 0 || length >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(field, name, length + 1);
+    return 0;
+}
+
+int cl_btrfs_subvol_create(int parent_fd, const char *name) {
+    struct btrfs_ioctl_vol_args args;
+    memset(&args, 0, sizeof args);
+    if (cl_copy_name(args.name, sizeof args.name, name) != 0) return -1;
+    return ioctl(parent_fd, BTRFS_IOC_SUBVOL_CREATE, &args);
+}
+int cl_btrfs_snap_create(int parent_fd, int source_fd, const char *name, int read_only) {
+    struct btrfs_ioctl_vol_args_v2 args;
+    memset(&args, 0, sizeof args);
+    if (cl_copy_name(args.name, sizeof args.name, name) != 0) return -1;
+    args.fd = source_fd;
+    args.flags = read_only ? BTRFS_SUBVOL_RDONLY : 0;
+    return ioctl(parent_fd, BTRFS_IOC_SNAP_CREATE_V2, &args);
+}
+int cl_btrfs_snap_destroy(int parent_fd, const char *name) {
+    struct btrfs_ioctl_vol_args_v2 args;
+    memset(&args, 0, sizeof args);
+    if (cl_copy_name(args.name, sizeof args.name, name) != 0) return -1;
+    return ioctl(parent_fd, BTRFS_IOC_SNAP_DESTROY_V2, &args);
+}
+int cl_btrfs_set_read_only(int subvolume_fd, int read_only) {
+    uint64_t flags = 0;
+    if (ioctl(subvolume_fd, BTRFS_IOC_SUBVOL_GETFLAGS, &flags) != 0) return -1;
+    flags = read_only ? (flags | BTRFS_SUBVOL_RDONLY) : (flags & ~(uint64_t)BTRFS_SUBVOL_RDONLY);
+    return ioctl(subvolume_fd, BTRFS_IOC_SUBVOL_SETFLAGS, &flags);
+}
+int cl_btrfs_is_read_only(int subvolume_fd) {
+    uint64_t flags = 0;
+    if (ioctl(subvolume_fd, BTRFS_IOC_SUBVOL_GETFLAGS, &flags) != 0) return -1;
+    return (flags & BTRFS_SUBVOL_RDONLY) ? 1 : 0;
+}
+int cl_fiemap(int fd, uint64_t start, uint32_t flags, uint64_t *logical, uint64_t *length, uint32_t *extent_flags, uint32_t capacity) {
+    struct fiemap *map = calloc(1, sizeof(struct fiemap) + (size_t)capacity * sizeof(struct fiemap_extent));
+    if (map == NULL) return -1;
+    map->fm_start = start;
+    map->fm_length = FIEMAP_MAX_OFFSET - start;
+    map->fm_flags = flags;
+    map->fm_extent_count = capacity;
+    if (ioctl(fd, FS_IOC_FIEMAP, map) != 0) {
+        int saved = errno;
+        free(map);
+        errno = saved;
+        return -1;
+    }
+    uint32_t mapped = map->fm_mapped_extents;
+    for (uint32_t i = 0; i < mapped; i++) {
+        logical[i] = map->fm_extents[i].fe_logical;
+        length[i] = map->fm_extents[i].fe_length;
+        extent_flags[i] = map->fm_extents[i].fe_flags;
+    }
+    free(map);
+    return (int)mapped;
+}
 
 dev_t cl_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
 unsigned int cl_major(dev_t dev) { return major(dev); }

@@ -42,6 +42,11 @@ public enum ExtendedAttributes {
         _ = try retryingEINTR("removexattr \(name)", path: path) { lremovexattr(path, name) }
     }
 
+    /// `fremovexattr(2)`.
+    public static func remove(_ name: String, descriptor: FileDescriptor) throws(SystemError) {
+        _ = try retryingEINTR("fremovexattr \(name)") { fremovexattr(descriptor.rawValue, name) }
+    }
+
     /// `llistxattr(2)`: the attribute names, in the order the filesystem gives.
     public static func list(path: String) throws(SystemError) -> [String] {
         try names(path: path) { buffer, size in llistxattr(path, buffer, size) }

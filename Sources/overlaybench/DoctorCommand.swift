@@ -9,7 +9,8 @@ struct DoctorCommand: ParsableCommand {
         abstract: "Check what this host can run; exits 0 when the kernel backend can, 69 when it cannot.",
         discussion: """
             Checks kernel, root, overlay and its module parameters, erofs (in /proc/filesystems, \
-            mkfs.erofs's version, file-backed mounts), io_uring, liburing, the work root's \
+            mkfs.erofs's version, file-backed mounts), btrfs (in /proc/filesystems, mkfs.btrfs's \
+            version, whether the work root is on btrfs), io_uring, liburing, the work root's \
             filesystem, d_type, O_TMPFILE, reflink, metacopy, fuse-overlayfs (its own version, \
             from `fuse-overlayfs --version`) and drop_caches.
 

@@ -4,7 +4,7 @@ import OverlaySuite
 
 /// Options every probe shares.
 struct RunOptions: ParsableArguments {
-    @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs), reference (the in-process Swift overlay, copy-up on io_uring), erofs (each lower layer an EROFS image under a kernel overlay, like containerd's erofs snapshotter).")
+    @Option(name: .long, help: "Comma-separated backends: kernel (overlay mount), fuse (fuse-overlayfs), plain (flattened copy, like Docker's vfs), reference (the in-process Swift overlay, copy-up on io_uring), erofs (each lower layer an EROFS image under a kernel overlay, like containerd's erofs snapshotter), btrfs (each layer a btrfs snapshot, the container a writable one, like Docker's btrfs driver; needs --fs btrfs or a work root on btrfs).")
     var backend: String = "kernel"
 
     @Option(name: .long, help: "The copy engine of the reference backend's copy-up: \(CopyEngineKind.allCases.map(\.identifier).joined(separator: ", ")).")
@@ -85,6 +85,20 @@ struct RunOptions: ParsableArguments {
             throw ValidationError("\(error)")
         }
         try validateMatrix()
+        try validateBackingFilesystems()
+    }
+
+    /// A backend that needs its layers on one filesystem kind (btrfs) refuses, in one line, a
+    /// `--fs` entry that is not it: a made filesystem of another kind, or a work root elsewhere.
+    func validateBackingFilesystems() throws {
+        for backend in try backends() {
+            guard let needed = backend.capabilities.backingFilesystem else { continue }
+            for kind in try filesystems() where kind != needed {
+                if kind == .root, needed == .btrfs, BtrfsSnapshotBackend.unsupportedLocation(workRoot) == nil { continue }
+                let place = kind == .root ? "the work root \(workRoot)" : "--fs \(kind.rawValue)"
+                throw ValidationError("--backend \(backend.identifier) needs \(needed.rawValue), and \(place) is not: give --fs \(needed.rawValue)\(kind == .root ? " (made on a loop device) or a --work-root on \(needed.rawValue)" : "")")
+            }
+        }
     }
 
     func backends() throws -> [any OverlayBackend] {

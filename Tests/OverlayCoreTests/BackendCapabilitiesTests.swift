@@ -7,12 +7,12 @@ import Testing
 struct BackendCapabilitiesTests {
     @Test("the registry makes every --backend name, and each backend carries that name")
     func registryNames() throws {
-        #expect(BackendKind.allIdentifiers == ["kernel", "fuse", "plain", "reference", "erofs"])
+        #expect(BackendKind.allIdentifiers == ["kernel", "fuse", "plain", "reference", "erofs", "btrfs"])
         for kind in BackendKind.allCases {
             #expect(try BackendKind.make(identifier: kind.identifier).identifier == kind.identifier)
             #expect(BackendKind.capabilities(of: kind.identifier) == kind.make().capabilities)
         }
-        #expect(BackendKind.capabilities(of: "btrfs") == nil)
+        #expect(BackendKind.capabilities(of: "zfs") == nil)
     }
 
     @Test("an unknown name is refused, and the message lists the known ones")
@@ -21,7 +21,7 @@ struct BackendCapabilitiesTests {
         do {
             _ = try BackendKind.make(identifier: "zfs")
         } catch {
-            #expect(error.description == "unknown backend zfs (known: kernel, fuse, plain, reference, erofs)")
+            #expect(error.description == "unknown backend zfs (known: kernel, fuse, plain, reference, erofs, btrfs)")
         }
     }
 
@@ -60,6 +60,23 @@ struct BackendCapabilitiesTests {
         #expect(!reference.mergedDirectory && [kernel, fuse, plain, erofs].allSatisfy { $0.mergedDirectory })
         #expect(fuse.server == .userSpaceDaemon && reference.server == .inProcess && erofs.server == .kernel)
         #expect([kernel, fuse, plain, reference, erofs].allSatisfy { $0.backingFilesystem == nil })
+    }
+
+    /// Docker's btrfs driver: block-level copy-on-write and no overlay, so every probe that needs
+    /// an upper, a work directory or whiteouts treats it as it treats a plain directory.
+    @Test("what the btrfs backend declares")
+    func btrfsDeclaration() throws {
+        let btrfs = BackendKind.btrfs.capabilities
+        #expect(try BackendKind.make(identifier: "btrfs") is BtrfsSnapshotBackend)
+        #expect(btrfs.blockCopyOnWrite && !btrfs.layered && btrfs.whiteoutFormat == .none)
+        #expect(btrfs.needsRoot && btrfs.backingFilesystem == .btrfs && btrfs.kernelFilesystems == ["btrfs"])
+        // No copy-up at all: nothing to clone, fsync or metacopy; no overlay options; the layers
+        // are cloned into subvolumes, so a run needs no second copy of their data.
+        #expect(!btrfs.clone && !btrfs.fsyncsCopyUp && !btrfs.metacopy && !btrfs.takesMountOptions && !btrfs.copiesLayers)
+        #expect(btrfs.mergedDirectory && btrfs.server == .kernel && !btrfs.keepsOwnNodeCache)
+        #expect(btrfs.unmetNeeds(isRoot: true, filesystems: "nodev\toverlay\n") == "'btrfs' not in /proc/filesystems (modprobe btrfs)"
+                || FileSystem.exists("/sys/module/btrfs"))
+        #expect(btrfs.unmetNeeds(isRoot: false, filesystems: "\tbtrfs\n") == "it needs root")
     }
 
     @Test("a mount-option variant keeps its base's capabilities, and option sets go where options are taken")

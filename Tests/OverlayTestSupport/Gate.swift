@@ -72,6 +72,13 @@ public struct Gate: Sendable {
     }
 }
 
+extension Gate {
+    /// The btrfs backend on a btrfs made for the test: root, btrfs in the kernel, mkfs.btrfs and loop devices.
+    public static let btrfs = Gate("the btrfs backend", reason: "needs root, btrfs in /proc/filesystems, loop devices and mkfs.btrfs (apt: btrfs-progs; make test installs it)") {
+        BtrfsSnapshotBackend().availability() == .available && LoopFilesystem.availability(of: .btrfs) == .available
+    }
+}
+
 public struct GateUnavailable: Error, CustomStringConvertible {
     public var description: String
     public init(description: String) { self.description = description }

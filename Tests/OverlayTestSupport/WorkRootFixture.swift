@@ -24,11 +24,11 @@ public func withWorkRoot<T>(named suffix: String = "", _ body: (WorkRoot) throws
     return try body(root)
 }
 
-/// The overlay, FUSE and EROFS mounts on this host, as `findmnt -t overlay,fuse.fuse-overlayfs,erofs`
-/// lists them.
+/// The overlay, FUSE, EROFS and btrfs mounts on this host, as
+/// `findmnt -t overlay,fuse.fuse-overlayfs,erofs,btrfs` lists them.
 public func overlayMountPoints() -> [String] {
     MountTable.current().entries
-        .filter { $0.fileSystemType == "overlay" || $0.fileSystemType.hasPrefix("fuse.") || $0.fileSystemType == "erofs" }
+        .filter { $0.fileSystemType == "overlay" || $0.fileSystemType.hasPrefix("fuse.") || $0.fileSystemType == "erofs" || $0.fileSystemType == "btrfs" }
         .map(\.mountPoint).sorted()
 }
 

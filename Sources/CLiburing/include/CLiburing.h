@@ -57,6 +57,33 @@ int cl_pipe_size(int fd, int size);
 /// syncfs(2): writes back the filesystem that holds fd.
 int cl_syncfs(int fd);
 
+// MARK: - btrfs subvolumes and extent maps (<linux/btrfs.h>, <linux/fiemap.h>)
+
+/// BTRFS_SUPER_MAGIC (<linux/magic.h>): statfs(2)'s f_type on btrfs.
+extern const unsigned long CL_BTRFS_SUPER_MAGIC;
+/// BTRFS_FIRST_FREE_OBJECTID: the inode number of every subvolume's root directory.
+extern const uint64_t CL_BTRFS_FIRST_FREE_OBJECTID;
+extern const uint32_t CL_FIEMAP_EXTENT_LAST, CL_FIEMAP_EXTENT_SHARED, CL_FIEMAP_EXTENT_UNKNOWN, CL_FIEMAP_EXTENT_DELALLOC;
+
+/// fstatfs(2)'s f_type of the filesystem holding fd; -1 and errno on failure.
+long cl_fstatfs_type(int fd);
+/// ioctl(parent_fd, BTRFS_IOC_SUBVOL_CREATE): a new empty subvolume `name` in the directory.
+int cl_btrfs_subvol_create(int parent_fd, const char *name);
+/// ioctl(parent_fd, BTRFS_IOC_SNAP_CREATE_V2): a snapshot of the subvolume open as source_fd,
+/// named `name` in the directory, read-only (BTRFS_SUBVOL_RDONLY) when `read_only` is nonzero.
+int cl_btrfs_snap_create(int parent_fd, int source_fd, const char *name, int read_only);
+/// ioctl(parent_fd, BTRFS_IOC_SNAP_DESTROY_V2) by name (kernel 5.7+): deletes the subvolume.
+int cl_btrfs_snap_destroy(int parent_fd, const char *name);
+/// BTRFS_IOC_SUBVOL_GETFLAGS, then SETFLAGS with BTRFS_SUBVOL_RDONLY set or cleared.
+int cl_btrfs_set_read_only(int subvolume_fd, int read_only);
+/// BTRFS_IOC_SUBVOL_GETFLAGS: 1 when read-only, 0 when writable, -1 and errno on failure.
+int cl_btrfs_is_read_only(int subvolume_fd);
+/// One FS_IOC_FIEMAP call from `start` to the file's end with `flags` (FIEMAP_FLAG_SYNC and so
+/// on), filling at most `capacity` extents' logical offsets, lengths and flags; returns the
+/// number mapped, or -1 and errno.
+int cl_fiemap(int fd, uint64_t start, uint32_t flags, uint64_t *logical, uint64_t *length, uint32_t *extent_flags, uint32_t capacity);
+extern const uint32_t CL_FIEMAP_FLAG_SYNC;
+
 // MARK: - Function-like macros
 
 dev_t cl_makedev(unsigned int major, unsigned int minor);

@@ -6,6 +6,7 @@ public enum BackendKind: String, CaseIterable, Sendable, Hashable, CustomStringC
     case plain
     case reference
     case erofs
+    case btrfs
 
     /// Every identifier, in the order above.
     public static var allIdentifiers: [String] { allCases.map(\.rawValue) }
@@ -22,6 +23,7 @@ public enum BackendKind: String, CaseIterable, Sendable, Hashable, CustomStringC
         case .plain: PlainDirectoryBackend()
         case .reference: ReferenceOverlayBackend(copyEngine: referenceCopyEngine)
         case .erofs: ErofsOverlayBackend()
+        case .btrfs: BtrfsSnapshotBackend()
         }
     }
 

@@ -1,10 +1,10 @@
 import OverlaySystem
 
 /// A way to present a ``LayerStack`` as one merged tree: the kernel overlay, fuse-overlayfs, a
-/// plain directory, or the in-process reference. Probes run the same workload on each.
+/// plain directory, the in-process reference, EROFS layers under an overlay, or btrfs snapshots. Probes run the same workload on each.
 public protocol OverlayBackend: Sendable {
     /// The stable short identifier the CLI and result files use (`kernel`, `fuse`, `plain`,
-    /// `reference`, `erofs`); ``BackendKind`` lists them.
+    /// `reference`, `erofs`, `btrfs`); ``BackendKind`` lists them.
     var identifier: String { get }
 
     /// What it does and needs; the probes ask this instead of the identifier.

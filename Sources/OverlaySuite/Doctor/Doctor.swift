@@ -4,7 +4,7 @@ import OverlaySystem
 /// `overlaybench doctor`: what this host can run, each check OK, WARN or FAIL with advice.
 ///
 /// Most checks only read (/proc, /sys, uname, `fuse-overlayfs --version`, `mkfs.erofs
-/// --version`). The others write, all in one scratch run directory made in the work root and
+/// --version`, `mkfs.btrfs --version`). The others write, all in one scratch run directory made in the work root and
 /// removed afterwards: d_type, O_TMPFILE and reflink make small files there, metacopy mounts a
 /// one-layer kernel overlay there and the EROFS check builds a one-file image there and mounts
 /// it (``mountingChecks``). The work root itself is created and marked if it does not exist.
@@ -72,6 +72,13 @@ public struct Doctor {
                                 ?? (hasErofs ? "erofs is in /proc/filesystems" : "erofs is not in /proc/filesystems"),
                             advice: hasErofs ? nil : "modprobe erofs (CONFIG_EROFS_FS) for the erofs backend"))
         checks.append(mkfsErofsCheck())
+
+        let hasBtrfs = filesystems.contains("\tbtrfs\n") || FileSystem.exists("/sys/module/btrfs")
+        checks.append(.init(name: "btrfs filesystem", status: hasBtrfs ? .ok : .warn,
+                            detail: unreadable.map { "cannot tell: \($0)" }
+                                ?? (hasBtrfs ? "btrfs is in /proc/filesystems" : "btrfs is not in /proc/filesystems"),
+                            advice: hasBtrfs ? nil : "modprobe btrfs (CONFIG_BTRFS_FS) for the btrfs backend and --fs btrfs"))
+        checks.append(mkfsBtrfsCheck())
 
         checks += ioURingChecks()
         let (workRootChecks, workRootUsable) = workRootChecks(root: root, overlay: hasOverlay, erofs: hasErofs)
@@ -186,6 +193,20 @@ public struct Doctor {
                          advice: "apt-get install erofs-utils for the erofs backend (make bench does this)")
         }
         return Check(name: "mkfs.erofs", status: .ok, detail: version, advice: nil)
+    }
+
+    /// `mkfs.btrfs --version` (`mkfs.btrfs, part of btrfs-progs v6.2`): `--fs btrfs` formats
+    /// its loop device with it, and the btrfs backend needs a btrfs unless the work root is one.
+    private func mkfsBtrfsCheck() -> Check {
+        let onBtrfs = BtrfsSnapshotBackend.unsupportedLocation(workRootPath) == nil
+        let place = onBtrfs ? "the work root is on btrfs" : "the work root is not on btrfs, so the btrfs backend needs --fs btrfs"
+        guard let mkfs = ChildProcess.findExecutable("mkfs.btrfs"),
+              let outcome = try? ChildProcess.run(mkfs, ["--version"]), outcome.exit.succeeded,
+              let version = (outcome.standardOutput + "\n" + outcome.standardError).split(separator: "\n").first.map(String.init) else {
+            return Check(name: "mkfs.btrfs", status: onBtrfs ? .ok : .warn, detail: "mkfs.btrfs is not installed; \(place)",
+                         advice: onBtrfs ? nil : "apt-get install btrfs-progs for --fs btrfs (make bench does this)")
+        }
+        return Check(name: "mkfs.btrfs", status: .ok, detail: "\(version); \(place)", advice: nil)
     }
 
     /// Builds and mounts a one-file EROFS image file-backed in `scratch/erofs` (a run directory

@@ -26,6 +26,8 @@ import OverlaySystem
 ///   Verification follows the call (a 0-byte upper after `trunc-open`, half the size after
 ///   `truncate`, and under `metacopy=on` a data-less metacopy upper after chmod, chown,
 ///   setxattr, link, rename).
+/// - every first write also records `upperUnsharedBytes` and `upperSharedBytes` (bytes, from
+///   FIEMAP): the new data the copy-up (or the btrfs snapshot's copy-on-write) allocated.
 /// - `sparse` (`parameters.sparse`): lower files hold data in every other 1 MiB chunk; each
 ///   sample also records `upperAllocatedBytes` and `lowerAllocatedBytes` (bytes).
 /// - `jobs` (`parameters.jobs`, `parameters.jobsMode`): N threads released together, in place of
@@ -177,12 +179,16 @@ public struct CopyUpProbe {
                     verify: { _ in
                         try verifier.verify(expected, stack: stack, view: view)
                         if trigger == .link { try Self.verifyLinked(view, path) }
-                        guard configuration.sparse else { return [] }
+                        var readings = try Self.extentReadings(view.upperPath + "/" + expected.upperName) { metric in
+                            key(view, metric, size: size, unit: "bytes")
+                        }
+                        guard configuration.sparse else { return readings }
                         let cwd = FileDescriptor.currentWorkingDirectory
                         let upper = try cwd.status(of: view.upperPath + "/" + expected.upperName)
                         let lower = try cwd.status(of: stack.lowerLayers[0].diff + "/" + path)
-                        return [Reading(key: key(view, "upperAllocatedBytes", size: size, unit: "bytes"), value: Double(upper.allocatedBytes)),
-                                Reading(key: key(view, "lowerAllocatedBytes", size: size, unit: "bytes"), value: Double(lower.allocatedBytes))]
+                        readings += [Reading(key: key(view, "upperAllocatedBytes", size: size, unit: "bytes"), value: Double(upper.allocatedBytes)),
+                                     Reading(key: key(view, "lowerAllocatedBytes", size: size, unit: "bytes"), value: Double(lower.allocatedBytes))]
+                        return readings
                     },
                     then: [second]))
                 guard trigger == .write else { continue }
@@ -201,6 +207,25 @@ public struct CopyUpProbe {
             }
         }
         return trials
+    }
+
+    /// The new data the first write left the file in upper with (`upperUnsharedBytes`: extents
+    /// `FIEMAP` does not flag shared) and what it still shares with the layer below
+    /// (`upperSharedBytes`): a full copy-up owns the whole file, a reflink copy-up or a btrfs
+    /// snapshot only the blocks written. Taken after the clock (the map syncs the file first);
+    /// none where the filesystem has no extent map (tmpfs).
+    static func extentReadings(_ upper: String, key: (String) -> SampleBook.Key) throws -> [Reading] {
+        let fd = try FileDescriptor.open(upper, [.readOnly, .noFollow])
+        defer { fd.closeIgnoringErrors() }
+        let sharing: ExtentSharing
+        do {
+            sharing = try fd.extentSharing(path: upper)
+        } catch {
+            if error.errno == .notSupported { return [] }
+            throw error
+        }
+        return [Reading(key: key("upperUnsharedBytes"), value: Double(sharing.unsharedBytes)),
+                Reading(key: key("upperSharedBytes"), value: Double(sharing.sharedBytes))]
     }
 
     /// After `link`, upper holds the file under both names as one inode.

@@ -44,7 +44,14 @@ public struct RunEnvironment: Codable, Sendable {
             if let low = times.min(), let high = times.max() {
                 parts.append("built in \(HumanUnits.duration(nanoseconds: times.reduce(0, +))) (\(HumanUnits.duration(nanoseconds: low)) to \(HumanUnits.duration(nanoseconds: high)) each)")
             }
-            let known: Set<String> = ["erofsImageBytes", "erofsBuildTime"]
+            let snapshots = setup.filter { $0.name == "btrfsSnapshotTime" }.map(\.value)
+            if let low = snapshots.min(), let high = snapshots.max() {
+                let cloned = setup.filter { $0.name == "btrfsClonedFiles" }.map(\.value).reduce(0, +)
+                let copied = setup.filter { $0.name == "btrfsCopiedFiles" }.map(\.value).reduce(0, +)
+                let deleted = setup.filter { $0.name == "btrfsDeletions" }.map(\.value).reduce(0, +)
+                parts.append("\(snapshots.count) btrfs subvolume(s) in \(HumanUnits.duration(nanoseconds: snapshots.reduce(0, +))) (\(HumanUnits.duration(nanoseconds: low)) to \(HumanUnits.duration(nanoseconds: high)) each), \(Int(cloned)) file(s) cloned, \(Int(copied)) copied, \(Int(deleted)) whiteout/opaque deletion(s)")
+            }
+            let known: Set<String> = ["erofsImageBytes", "erofsBuildTime", "btrfsSnapshotTime", "btrfsClonedFiles", "btrfsCopiedFiles", "btrfsDeletions"]
             for fact in setup where !known.contains(fact.name) {
                 parts.append("\(fact.name)\(fact.layer.map { "[\($0)]" } ?? "") = \(fact.value) \(fact.unit)")
             }
