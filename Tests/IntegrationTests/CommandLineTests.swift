@@ -72,8 +72,9 @@ struct CommandLineTests {
             let result = try ResultFile.load(out)
             #expect(result.schema == "overlaybench.result/1")
             #expect(!result.incomplete)
-            // 2 sizes × (3 timings, the control, the overhead), and the upper and work footprint (4 metrics).
-            #expect(result.measurements.count == 2 * 5 + 4)
+            // 2 sizes × (3 timings, the control, the overhead, the copy's unshared and shared
+            // bytes), and the upper and work footprint (4 metrics).
+            #expect(result.measurements.count == 2 * 7 + 4)
             #expect(result.environment.mounts.first?.effectiveOptions.contains("upperdir=") == true)
             #expect(!result.environment.kernel.isEmpty && result.environment.cpuCount > 0)
             #expect(result.environment.backingFilesystems.first?.type.isEmpty == false)

@@ -114,7 +114,8 @@ struct KernelOverlayTests {
             try probe.run(in: run, book: book, mounts: &mounts)
             // Timings only: the upper and work footprint (scope=run) is recorded beside them.
             // The overhead ratio is one figure per size, derived from firstWrite and control.
-            let measurements = book.measurements().filter { $0.parameters["scope"] == nil && $0.metric != "overhead" }
+            let all = book.measurements()
+            let measurements = all.filter { $0.parameters["scope"] == nil && $0.unit == "ns" }
             #expect(measurements.count == 3 * 4 * 2)
             for m in measurements {
                 #expect(m.samples.count == 3)
@@ -122,7 +123,19 @@ struct KernelOverlayTests {
                 #expect(m.summary!.min > 0)
             }
             #expect(Set(measurements.map(\.metric)) == ["firstWrite", "secondWrite", "open", "control"])
-            #expect(book.measurements().filter { $0.metric == "overhead" }.count == 3 * 2)
+            #expect(all.filter { $0.metric == "overhead" }.count == 3 * 2)
+            // Each first write's upper file, mapped with FIEMAP after the clock: a whole-file
+            // copy-up holds at least the file's bytes, shared (a reflink) or its own.
+            for size in configuration.sizes {
+                for cache in ["warm", "cold"] {
+                    func bytes(_ metric: String) -> [Double] {
+                        all.first { $0.metric == metric && $0.parameters["size"]?.intValue == size && $0.parameters["cache"]?.stringValue == cache }?.samples ?? []
+                    }
+                    let unshared = bytes("upperUnsharedBytes"), shared = bytes("upperSharedBytes")
+                    #expect(unshared.count == 3 && shared.count == 3, "size \(size) \(cache)")
+                    for (own, common) in zip(unshared, shared) { #expect(own + common >= Double(size)) }
+                }
+            }
             #expect(mounts.count == 2)
             #expect(mounts.allSatisfy { $0.effectiveOptions.contains("lowerdir=") })
         }
