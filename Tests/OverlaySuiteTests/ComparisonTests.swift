@@ -117,6 +117,26 @@ struct ComparisonTests {
         #expect(swapped.exitStatus == 0)
     }
 
+    @Test("A copy-up's control, which has no mount options, does not stop forced pairing across option sets")
+    func controlsDoNotBlockPairing() {
+        func withControl(_ file: ResultFile, seed: UInt64) -> ResultFile {
+            var file = file
+            var random = SeededGenerator(seed: seed)
+            let samples = (0..<10).map { _ in 1_000_000 * (1 + 0.01 * Double.random(in: -1...1, using: &random)) }
+            file.measurements.append(OverlaySuite.Measurement(
+                probe: "copyup", backend: "-", metric: "control", unit: "ns",
+                parameters: ["size": .int(1 << 20), "cache": "warm", "fs": "root"], samples: samples))
+            return file
+        }
+        let baseline = withControl(ResultFixtures.copyUpRun(scale: 0.3, seed: 81, options: "volatile"), seed: 1)
+        let current = withControl(ResultFixtures.copyUpRun(seed: 82), seed: 2)
+        let forced = Comparison.compare(baseline: baseline, current: current, options: .init(force: true))
+        #expect(forced.cannotJudge == nil)
+        #expect(forced.entries.count == 7, "the six overlay measurements pair across option sets, the control with the control")
+        #expect(forced.regressions.count == 6)
+        #expect(forced.entries.first { $0.metric == "control" }?.verdict == .unchanged)
+    }
+
     @Test("Kernel, backing filesystem and size differences are each named")
     func otherDifferences() {
         let baseline = ResultFixtures.copyUpRun(seed: 91)

@@ -321,10 +321,14 @@ public struct Comparison: Sendable, Encodable {
     /// value and the values differ, the environment check reports it and pairing ignores it.
     static let environmentParameters = ["mountOptions", "fs"]
 
+    /// The environment parameters that take one value in each file, a different one in each,
+    /// so that `--force` pairs `mountOptions=volatile` with the defaults. Only the measurements
+    /// that carry the parameter count: a copy-up's control (no overlay, no mount options) must
+    /// not keep the option sets of the overlay measurements from pairing.
     static func pairingExemptions(_ baseline: [Measurement], _ current: [Measurement]) -> [String] {
         environmentParameters.filter { name in
-            let b = Set(baseline.map { $0.text(name) })
-            let c = Set(current.map { $0.text(name) })
+            let b = Set(baseline.compactMap { $0.parameters[name] == nil ? nil : $0.text(name) })
+            let c = Set(current.compactMap { $0.parameters[name] == nil ? nil : $0.text(name) })
             return b.count == 1 && c.count == 1 && b != c
         }
     }
