@@ -25,4 +25,35 @@ public enum PageCache {
 
     /// `sync(2)`.
     public static func sync() { Glibc.sync() }
+
+    /// Lets the page cache go of the file at `path`: `fdatasync(2)`, so that no page is left
+    /// dirty, then `posix_fadvise(POSIX_FADV_DONTNEED)` over the whole file. A file that is
+    /// not there (any more) is not an error; a symlink is not followed.
+    ///
+    /// Where a sample allocates page-cache pages matters on a VM with free page reporting:
+    /// memory the guest freed and reported is given back to the host, and the next first touch of
+    /// each of its pages traps to the host. On the 2-vCPU development VM a 1 MiB `write(2)` into
+    /// a new file took 0.56 ms with little cached and 2.7 ms with 900 MiB of earlier data cached;
+    /// releasing that data brought it back to 0.56 ms.
+    public static func release(_ path: String) throws(SystemError) {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, [.readOnly, .noFollow])
+        } catch {
+            if error.errno == .noSuchFileOrDirectory { return }
+            throw error
+        }
+        defer { fd.closeIgnoringErrors() }
+        try release(fd, path: path)
+    }
+
+    /// ``release(_:)`` of an open file (one opened through a merged view, say).
+    public static func release(_ fd: FileDescriptor, path: String) throws(SystemError) {
+        _ = try retryingEINTR("fdatasync", path: path) { Glibc.fdatasync(fd.rawValue) }
+        do {
+            try fd.advise(.dontNeed)
+        } catch {
+            throw SystemError("posix_fadvise", path: path, errno: error.errno)
+        }
+    }
 }

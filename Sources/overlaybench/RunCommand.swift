@@ -49,6 +49,9 @@ struct SuiteRunCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Quiesce before each timed call (default: where the call writes); an entry's quiesce key wins.")
     var quiesce: Bool?
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Release each sample's files from the page cache after it (default: where the call writes); an entry's releasePages key wins.")
+    var releasePages: Bool?
+
     @Option(name: .long, help: "Run the whole suite N times and report each figure's between-repeat CV of the p50s.")
     var `repeat`: Int = 1
 
@@ -60,6 +63,7 @@ struct SuiteRunCommand: ParsableCommand {
             arguments.append(flag)
         }
         if let quiesce { arguments.append(quiesce ? "--quiesce" : "--no-quiesce") }
+        if let releasePages { arguments.append(releasePages ? "--release-pages" : "--no-release-pages") }
         arguments += ["--repeat", String(`repeat`)]
         let options = try RunOptions.parse(arguments)
         let defaults = try options.samplingPlan(fs: "root")

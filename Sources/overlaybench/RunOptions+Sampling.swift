@@ -19,6 +19,7 @@ extension RunOptions {
         plan.seed = seed
         plan.shuffleSeed = noShuffle ? nil : shuffleSeed
         plan.quiesce = quiesce
+        plan.releasePages = releasePages
         plan.settleNanoseconds = Self.nanoseconds(settle) ?? 0
         plan.fs = fs
         return plan

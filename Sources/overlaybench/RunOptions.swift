@@ -55,6 +55,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, inversion: .prefixedNo, help: "Before each timed call, syncfs the upper's and lowers' filesystems and wait until their devices have nothing in flight (default: where the call writes). --no-quiesce measures back to back.")
     var quiesce: Bool?
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "After each sample, fdatasync and drop from the page cache the files it read and wrote, so no sample allocates memory after what earlier samples left cached (default: where the call writes; recorded as pages=released).")
+    var releasePages: Bool?
+
     @Option(name: .long, help: "Idle time before each timed call, with a unit (500us, 2ms; 0 = none). Where a backend hands work to other threads (fuse), an idle millisecond lets the scheduler wake them next to the caller.")
     var settle: String = "0"
 

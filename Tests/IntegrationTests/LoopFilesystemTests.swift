@@ -37,6 +37,9 @@ struct LoopFilesystemTests {
             if kind.usesLoopDevice {
                 let device = try #require(session.filesystems.first?.device)
                 #expect(LoopDevice.backingFile(of: device)?.hasPrefix(session.runDirectory + "/") == true)
+                // Direct I/O to the image: nothing the run writes is cached twice.
+                #expect(LoopDevice.directIO(of: device) == true)
+                #expect(recorded.loopDirectIO == true)
                 #expect(Janitor.recordedLoops(session.loopStatePath) == [device])
             }
             session.tearDown()

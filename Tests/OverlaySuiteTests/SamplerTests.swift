@@ -24,6 +24,7 @@ struct SamplerTests {
               warm: { events.items.append("warm") },
               operation: { _ in events.items.append("operation \(name)") },
               verify: { _ in events.items.append("verify"); return [] },
+              release: { events.items.append("released") },
               then: [Trial(key: key(name + "2"), writes: writes, quiescer: quiescer,
                            operation: { _ in events.items.append("operation \(name)2") })])
     }
@@ -49,8 +50,31 @@ struct SamplerTests {
         try sampler.run("order", cache: .warm, book: SampleBook()) { _ in [trial("a", events, writes: true, quiescer: quiescer)] }
         let measured = ["quiesce", "settle", "clockStart", "operation"]
         #expect(events.items == ["setUp", "setUp", "prepare warm", "warm"] + measured + ["operation a", "clockStop", "verify", "verify", "record"]
-            + measured + ["operation a2", "clockStop", "verify", "record"])
+            + measured + ["operation a2", "clockStop", "verify", "record", "release", "released"])
         }
+    }
+
+    @Test func releasesPagesAfterCallsThatWriteByDefaultAndRecordsIt() throws {
+        var plan = SamplingPlan()
+        plan.samples = 1
+        plan.warmup = 0
+        let events = Events()
+        let book = SampleBook()
+        try Sampler(plan: plan, log: ProgressLog(level: .quiet)).run("pages", cache: .warm, book: book) { _ in
+            [trial("r", Events(), writes: false), trial("w", events, writes: true)]
+        }
+        // Once, after the writing trial's follow-up; never for the reading one.
+        #expect(events.items.filter { $0 == "released" }.count == 1)
+        #expect(events.items.last == "released")
+        let pages = book.measurements().map { "\($0.metric)=\($0.parameters["pages"]!)" }.sorted()
+        #expect(pages == ["r2=kept", "r=kept", "w2=released", "w=released"])
+
+        plan.releasePages = false
+        let kept = Events()
+        try Sampler(plan: plan, log: ProgressLog(level: .quiet)).run("kept", cache: .warm, book: SampleBook()) { _ in
+            [trial("w", kept, writes: true)]
+        }
+        #expect(!kept.items.contains("released"))
     }
 
     @Test func quiescesOnlyCallsThatWriteByDefault() throws {

@@ -25,6 +25,23 @@ struct SystemLayerTests {
         }
     }
 
+    @Test("releasing a file's pages keeps its data, passes over a missing file and never follows a symlink")
+    func pageCacheRelease() throws {
+        try withTemporaryDirectory { dir in
+            let fd = try FileDescriptor.open(dir + "/f", [.readWrite, .create, .exclusive], mode: 0o640)
+            defer { fd.closeIgnoringErrors() }
+            try fd.writeAll(Array("still here".utf8), at: 0)
+            try PageCache.release(dir + "/f")
+            try PageCache.release(fd, path: dir + "/f")
+            var buffer = [UInt8](repeating: 0, count: 10)
+            _ = try buffer.withUnsafeMutableBytes { try fd.preadFully(into: $0, at: 0) }
+            #expect(String(decoding: buffer, as: UTF8.self) == "still here")
+            try PageCache.release(dir + "/missing")
+            try FileDescriptor.currentWorkingDirectory.makeSymlink(dir + "/link", target: dir + "/f")
+            #expect(throws: SystemError.self) { try PageCache.release(dir + "/link") }
+        }
+    }
+
     @Test("pwrite, pread, statx and truncate round-trip")
     func fileRoundTrip() throws {
         try withTemporaryDirectory { dir in

@@ -26,14 +26,24 @@ public enum LoopDevice {
     }
 
     /// `losetup --find --show IMAGE`: attaches the image to a free loop device and returns its path;
-    /// `readOnly` adds `--read-only` (a read-only filesystem image, such as an EROFS layer).
-    public static func attach(image: String, readOnly: Bool = false) throws(BackingFilesystemError) -> String {
-        let arguments = ["--find", "--show"] + (readOnly ? ["--read-only"] : []) + [image]
+    /// `readOnly` adds `--read-only` (a read-only filesystem image, such as an EROFS layer);
+    /// `directIO` adds `--direct-io=on`, so that what the filesystem on the device writes is not
+    /// cached a second time as the image file's pages (``directIO(of:)`` says whether it took).
+    public static func attach(image: String, readOnly: Bool = false, directIO: Bool = false) throws(BackingFilesystemError) -> String {
+        let arguments = ["--find", "--show"] + (readOnly ? ["--read-only"] : []) + (directIO ? ["--direct-io=on"] : []) + [image]
         let device = try run("losetup", arguments)
         guard device.hasPrefix("/dev/loop"), !device.contains("\n") else {
             throw .commandFailed("losetup \(arguments.joined(separator: " "))", "unexpected output \"\(device)\"")
         }
         return device
+    }
+
+    /// Whether the loop device reads and writes its image with direct I/O
+    /// (`/sys/block/loopN/loop/dio`); nil when that cannot be read.
+    public static func directIO(of device: String) -> Bool? {
+        let name = device.split(separator: "/").last.map(String.init) ?? device
+        guard let text = try? FileSystem.readText("/sys/block/\(name)/loop/dio") else { return nil }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
     }
 
     /// `losetup -d DEVICE`.

@@ -82,7 +82,9 @@ public final class LoopFilesystem {
             throw error
         }
         do {
-            let device = try LoopDevice.attach(image: image)
+            // Direct I/O: the image file's own page cache would otherwise hold a second copy of
+            // everything the run writes, growing with every sample (see SamplingPlan.releasePages).
+            let device = try LoopDevice.attach(image: image, directIO: true)
             filesystem.device = device
             onAttach(device)
             _ = try LoopDevice.run(kind.mkfsProgram!, arguments + [device])

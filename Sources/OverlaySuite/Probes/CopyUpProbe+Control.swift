@@ -42,6 +42,10 @@ extension CopyUpProbe {
                     defer { copy.closeIgnoringErrors() }
                     try SourceFile.verifyCopy(source: input, copy: copy, size: size, sparse: false, engine: "control")
                     return []
+                },
+                release: {
+                    try PageCache.release(destination)
+                    try PageCache.release(source)
                 })
         }
     }

@@ -71,6 +71,11 @@ extension CopyUpProbe {
                                                     value: Double(jobs) / (Double(span) / 1e9)))
                         }
                         return readings
+                    },
+                    release: {
+                        for path in files {
+                            try Self.release(path, through: calls, stack: stack, view: view, upperName: path)
+                        }
                     }))
             }
         }

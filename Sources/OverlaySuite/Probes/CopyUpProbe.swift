@@ -119,6 +119,7 @@ public struct CopyUpProbe {
                               what: "\(configuration.sizes.count) sizes × \(plan.rounds) files × 2 passes (\(cache.rawValue))",
                               options: plan.mountOptions, probe: Self.name, mounts: &mounts)
             if timesControl { try FileDescriptor.currentWorkingDirectory.makeDirectory(controlDirectory, mode: 0o755) }
+            try releaseLowerFiles(set.views)
             let label = "copyup \(configuration.trigger.rawValue)"
             if let jobs = configuration.jobs {
                 try sampler.run(label + " \(jobs) jobs", cache: cache, book: book) { try jobTrials(set.views, jobs: jobs, round: $0) }
@@ -190,6 +191,7 @@ public struct CopyUpProbe {
                                      Reading(key: key(view, "lowerAllocatedBytes", size: size, unit: "bytes"), value: Double(lower.allocatedBytes))]
                         return readings
                     },
+                    release: { try Self.release(path, through: calls, stack: stack, view: view, upperName: expected.upperName) },
                     then: [second]))
                 guard trigger == .write else { continue }
                 let openPath = Self.path(size: size, pass: "o", index: i)
@@ -203,7 +205,8 @@ public struct CopyUpProbe {
                         try FileDescriptor(rawValue: CInt(watch.outcome)).closeChecked(path: openPath)
                         try verifier.verify(opened, stack: stack, view: view)
                         return []
-                    }))
+                    },
+                    release: { try Self.release(openPath, through: calls, stack: stack, view: view, upperName: opened.upperName) }))
             }
         }
         return trials
@@ -226,6 +229,31 @@ public struct CopyUpProbe {
         }
         return [Reading(key: key("upperUnsharedBytes"), value: Double(sharing.unsharedBytes)),
                 Reading(key: key("upperSharedBytes"), value: Double(sharing.sharedBytes))]
+    }
+
+    /// Lets the page cache go of a sample's file: the merged file (through the view, so that a
+    /// FUSE daemon's pages go too), the upper copy and the lower original.
+    static func release(_ path: String, through calls: ViewCalls, stack: LayerStack, view: any MergedView, upperName: String) throws {
+        do {
+            let merged = try calls.open(path, [.readOnly, .noFollow])
+            defer { merged.closeIgnoringErrors() }
+            try PageCache.release(merged, path: path)
+        } catch {
+            if error.errno != .noSuchFileOrDirectory { throw error }
+        }
+        try PageCache.release(view.upperPath + "/" + upperName)
+        try PageCache.release(stack.lowerLayers[0].diff + "/" + path)
+    }
+
+    /// Lets the page cache go of every generated lower file, once the stacks are written: each
+    /// sample's warm preparation reads its own file back in, so the cache holds only what the
+    /// sample needs, whatever else was generated (see ``SamplingPlan/releasePages``).
+    func releaseLowerFiles(_ views: [(stack: LayerStack, view: any MergedView)]) throws {
+        guard sampler.plan.releasesPages(writes: true) else { return }
+        for (stack, view) in views {
+            try sampler.quiescer(stack, view).quiesce()
+            for file in stackSpec().files { try PageCache.release(stack.lowerLayers[file.layer].diff + "/" + file.path) }
+        }
     }
 
     /// After `link`, upper holds the file under both names as one inode.

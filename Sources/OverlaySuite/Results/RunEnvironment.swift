@@ -70,6 +70,9 @@ public struct RunEnvironment: Codable, Sendable {
         public var mkfsOptions: String?
         /// ext3/ext4 only: whether it has a journal (see ``MountEntry/hasJournal``).
         public var journal: Bool?
+        /// A filesystem on a loop device: whether the device does direct I/O to its image file
+        /// (the run asks for it; nil when not on a loop device or unknown).
+        public var loopDirectIO: Bool? = nil
     }
 
     public var kernel: String

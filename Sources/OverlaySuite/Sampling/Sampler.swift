@@ -17,7 +17,9 @@ import OverlaySystem
 ///   4. settle (idle `settleNanoseconds`),
 ///   5. clock, 6. operation, 7. clock: only the operation sits between the two clock reads,
 ///   8. verify, 9. record (the plan's parameters are added to every key),
-///   then the trial's follow-ups (`then`), each from step 3;
+///   then the trial's follow-ups (`then`), each from step 3,
+///   10. release: what the sample read and wrote leaves the page cache (``Trial/release``), where
+///       the plan releases pages (by default where the call writes);
 /// - a signal check between trials, so an interrupted run unwinds and keeps what it has.
 ///
 /// The models are package-benchmark's runner (warm-up, measured iterations) and hyperfine's
@@ -25,7 +27,7 @@ import OverlaySystem
 final class Sampler {
     /// The steps of one trial, for tests that check the order.
     enum Step: Equatable {
-        case setUp, prepare(CacheState), quiesce, settle, clockStart, operation, clockStop, verify, record
+        case setUp, prepare(CacheState), quiesce, settle, clockStart, operation, clockStop, verify, record, release
     }
 
     let plan: SamplingPlan
@@ -110,6 +112,10 @@ final class Sampler {
             try ColdCache.prepare()
         }
         try measure(trial, cache: cache, book: book, round: round)
+        if plan.releasesPages(writes: trial.writes) {
+            onStep?(.release)
+            try trial.release()
+        }
     }
 
     /// Steps 3 to 9 of a trial, then its follow-ups.

@@ -33,11 +33,22 @@ public struct SamplingPlan: Sendable {
     /// 0.5 ms) and are woken where they last ran, on another CPU; after an idle millisecond
     /// they can be woken next to the caller. Recorded as `parameters.settleNs` when set.
     public var settleNanoseconds: UInt64 = 0
+    /// Whether each sample's files leave the page cache after it (``Trial/release``): nil
+    /// releases where the call writes. Recorded as `parameters.pages` (`released` or `kept`).
+    ///
+    /// Without it the page cache grows with every earlier sample and with the whole generated
+    /// tree, and on a VM with free page reporting new page-cache pages then come from memory the
+    /// host must fault in again: a 1 MiB first write in a sweep up to 64 MiB took 1.5–2× as long
+    /// as the same write measured alone, and the control with it.
+    public var releasePages: Bool? = nil
 
     public init() {}
 
     /// Whether a call that does (or does not) write is quiesced before.
     func quiesces(writes: Bool) -> Bool { quiesce ?? writes }
+
+    /// Whether a sample whose call does (or does not) write releases its pages after it.
+    func releasesPages(writes: Bool) -> Bool { releasePages ?? writes }
 
     /// Rounds in all: warm-up, then recorded.
     var rounds: Int { warmup + samples }
@@ -47,6 +58,7 @@ public struct SamplingPlan: Sendable {
         var parameters: [String: ParameterValue] = [
             "cache": .string(cache.rawValue), "fs": .string(fs),
             "quiesce": .bool(quiesces(writes: writes)),
+            "pages": .string(releasesPages(writes: writes) ? "released" : "kept"),
         ]
         if let shuffleSeed { parameters["shuffleSeed"] = .int(Int64(bitPattern: shuffleSeed)) } else { parameters["order"] = "declared" }
         if cache == .cold { parameters["coldMethod"] = .string(ColdCache.method) }

@@ -26,6 +26,10 @@ struct Trial {
     var operation: (inout Stopwatch) throws -> Void
     /// Checks the call after the clock stopped, and returns further values to record.
     var verify: (Stopwatch) throws -> [Reading] = { _ in [] }
+    /// After the sample (and its follow-ups): lets the page cache go of what the sample read and
+    /// wrote (``PageCache/release(_:)`` on its files), when the plan releases pages. The next
+    /// sample then allocates from the same memory whatever ran before it.
+    var release: () throws -> Void = {}
     /// Calls timed right after this one on the state it left (a second write to the file the
     /// first one copied up): quiesced and settled like it, but neither set up nor prepared.
     var then: [Trial] = []

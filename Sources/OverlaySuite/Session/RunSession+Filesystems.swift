@@ -29,7 +29,10 @@ extension RunSession {
             name: kind.rawValue, type: entry?.fileSystemType ?? kind.fileSystemType ?? "unknown",
             source: made.device ?? entry?.source ?? "none", mountPoint: made.mountPoint,
             mountOptions: entry?.mountOptions ?? "", superOptions: entry?.superOptions ?? "",
-            mkfsOptions: made.mkfsOptions, journal: entry?.hasJournal))
+            mkfsOptions: made.mkfsOptions, journal: entry?.hasJournal, loopDirectIO: made.device.flatMap(LoopDevice.directIO(of:))))
+        if let device = made.device, LoopDevice.directIO(of: device) == false {
+            log.warning("\(device) does not do direct I/O to its image: the image's page cache grows with what the run writes")
+        }
         log.info("mounted \(kind.rawValue) at \(made.mountPoint)\(made.device.map { " on \($0)" } ?? "")")
         return made.mountPoint
     }

@@ -54,6 +54,8 @@ public struct SuiteFile: Codable, Sendable, Equatable {
         public var pathDepths: [Int]?
         /// Quiesce before each timed call (default: where the call writes); see ``SamplingPlan``.
         public var quiesce: Bool?
+        /// Release each sample's files from the page cache after it; see ``SamplingPlan``.
+        public var releasePages: Bool?
         /// The smallest change this entry's figures must resolve (a fraction: 0.05 is 5%), over
         /// the suite's ``SuiteFile/threshold``; `run` warns when its sample count cannot.
         public var threshold: Double?
@@ -243,7 +245,7 @@ struct StrictReader {
     static let entryKeys: Set<String> = [
         "probe", "backends", "mountOptions", "filesystems", "sizes", "depths", "samples", "warmup", "caches",
         "engines", "layers", "widths", "readdir", "deepLevels", "randomReads", "sparse", "fsync", "seed",
-        "operations", "fileSize", "pathDepths", "quiesce", "threshold",
+        "operations", "fileSize", "pathDepths", "quiesce", "releasePages", "threshold",
     ]
 
     /// A threshold: a percentage in [0%, 100%) such as `5%`, or the fraction itself (`0.05`).
@@ -309,6 +311,7 @@ struct StrictReader {
         }
         if let f = fields["pathDepths"] { entry.pathDepths = try integers(f.value, key: "pathDepths") }
         if let f = fields["quiesce"] { entry.quiesce = try bool(f.value, key: "quiesce") }
+        if let f = fields["releasePages"] { entry.releasePages = try bool(f.value, key: "releasePages") }
         if let f = fields["threshold"] { entry.threshold = try threshold(f, key: "threshold") }
         return entry
     }

@@ -91,6 +91,7 @@ public struct SuiteRunner {
         plan.samples = entry.samples ?? plan.samples
         plan.warmup = entry.warmup ?? plan.warmup
         if let quiesce = entry.quiesce { plan.quiesce = quiesce }
+        if let releasePages = entry.releasePages { plan.releasePages = releasePages }
         plan.fs = fs.rawValue
         return plan
     }
