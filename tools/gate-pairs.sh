@@ -3,21 +3,24 @@
 # suites/nightly-short.yaml, each compared; a run with a busy loop on every CPU compared with the
 # last quiet one; and a copy-up run with volatile as the baseline against the defaults (--force).
 # Usage: tools/gate-pairs.sh OUTDIR   (after `swift build -c release`; run as root)
+#        REPEAT=3 tools/gate-pairs.sh OUTDIR   runs every suite run with --repeat 3, so that compare
+#        takes its run-to-run allowance from the measured between-repeat spread
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-$here/.build/release/overlaybench}
 S=$here/suites/nightly-short.yaml
 out=${1:?usage: tools/gate-pairs.sh OUTDIR}
 mkdir -p "$out"
+repeat=(--repeat "${REPEAT:-1}")
 for i in 1 2 3 4 5; do
-  "$B" run --suite "$S" --out "$out/a$i.json" --force --quiet > "$out/a$i.log" 2>&1
-  "$B" run --suite "$S" --out "$out/b$i.json" --force --quiet > "$out/b$i.log" 2>&1
+  "$B" run --suite "$S" --out "$out/a$i.json" --force --quiet "${repeat[@]}" > "$out/a$i.log" 2>&1
+  "$B" run --suite "$S" --out "$out/b$i.json" --force --quiet "${repeat[@]}" > "$out/b$i.log" 2>&1
   "$B" compare "$out/a$i.json" "$out/b$i.json" > "$out/cmp$i.txt" 2>&1; rc=$?
   echo "pair $i rc=$rc $(grep -E 'regression\(s\)' "$out/cmp$i.txt" | tail -1)" | tee -a "$out/summary.txt"
 done
 pids=()
 for _ in $(seq "$(nproc)"); do ( while :; do :; done ) & pids+=($!); done
-"$B" run --suite "$S" --out "$out/busy.json" --force --quiet > "$out/busy.log" 2>&1
+"$B" run --suite "$S" --out "$out/busy.json" --force --quiet "${repeat[@]}" > "$out/busy.log" 2>&1
 kill "${pids[@]}"
 "$B" compare "$out/b5.json" "$out/busy.json" > "$out/cmp-busy.txt" 2>&1; rc=$?
 echo "busy rc=$rc $(grep -E 'regression\(s\)' "$out/cmp-busy.txt" | tail -1)" | tee -a "$out/summary.txt"

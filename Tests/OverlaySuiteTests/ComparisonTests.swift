@@ -137,6 +137,33 @@ struct ComparisonTests {
         #expect(forced.entries.first { $0.metric == "control" }?.verdict == .unchanged)
     }
 
+    @Test("A regression whose same-run control moved as much says so, and one whose control held does not (seeds 91-94)")
+    func controlShiftsAreNoted() {
+        func withControls(_ file: ResultFile, scale: Double, seed: UInt64) -> ResultFile {
+            var file = file
+            var random = SeededGenerator(seed: seed)
+            for size in ResultFixtures.sizes {
+                let median = (400 + 3000 * Double(size) / Double(1 << 20)) * 1_000 * scale
+                let samples = (0..<10).map { _ in median * (1 + 0.02 * Double.random(in: -1...1, using: &random)) }
+                file.measurements.append(OverlaySuite.Measurement(
+                    probe: "copyup", backend: "-", metric: "control", unit: "ns",
+                    parameters: ["size": .int(size), "cache": "warm", "fs": "root", "layers": 1], samples: samples))
+            }
+            return file
+        }
+        let baseline = withControls(ResultFixtures.copyUpRun(seed: 91), scale: 1, seed: 1)
+        let machine = Comparison.compare(baseline: baseline, current: withControls(ResultFixtures.copyUpRun(scale: 1.5, seed: 92), scale: 1.5, seed: 2))
+        let firstWrites = machine.regressions.filter { $0.metric == "firstWrite" }
+        #expect(firstWrites.count == ResultFixtures.sizes.count)
+        #expect(firstWrites.allSatisfy { $0.note?.contains("same-run control (copy without overlay) moved ×1.5") == true })
+        #expect(machine.exitStatus == 1, "a slower machine is still slower: the note explains, the verdict stays")
+        #expect(machine.markdown().contains("the machine likelier changed than overlay"))
+
+        let overlay = Comparison.compare(baseline: baseline, current: withControls(ResultFixtures.copyUpRun(scale: 1.5, seed: 93), scale: 1, seed: 3))
+        #expect(overlay.regressions.filter { $0.metric == "firstWrite" }.count == ResultFixtures.sizes.count)
+        #expect(overlay.regressions.allSatisfy { $0.note == nil })
+    }
+
     @Test("Kernel, backing filesystem and size differences are each named")
     func otherDifferences() {
         let baseline = ResultFixtures.copyUpRun(seed: 91)

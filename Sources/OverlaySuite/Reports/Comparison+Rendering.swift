@@ -57,8 +57,8 @@ extension Comparison {
         let notCompared = entries.count - regressions.count - improvements.count - unchanged.count - inconclusive.count
         lines.append("**\(regressions.count) regression(s), \(improvements.count) improvement(s), \(unchanged.count) unchanged, "
             + "\(inconclusive.count) inconclusive, \(notCompared) not compared.**")
-        for entry in regressions { lines.append("- regression: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry))") }
-        for entry in improvements { lines.append("- improvement: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry))") }
+        for entry in regressions { lines.append("- regression: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry))" + (entry.note.map { ": \($0)" } ?? "")) }
+        for entry in improvements { lines.append("- improvement: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry))" + (entry.note.map { ": \($0)" } ?? "")) }
         for entry in inconclusive {
             lines.append("- inconclusive: \(entry.probe) \(entry.metric) (\(entry.parameters)) \(Self.change(entry)): \(entry.note ?? "")")
         }

@@ -219,8 +219,48 @@ public struct Comparison: Sendable, Encodable {
                 }
             }
         }
+        noteControlShifts(&entries, pairs)
         comparison.entries = entries
         return comparison
+    }
+
+    /// Where a regression or improvement has a control measured in the same runs (a copy-up's
+    /// `control` of the same size and cache, a read's plain file) and that control moved the
+    /// same way beyond the threshold, the entry's note says so: the machine, not the code under
+    /// test, is then the likelier cause, and the ratio to the control (`overhead`) is the figure
+    /// to trust. The verdict stays: a machine that got slower is still slower.
+    static func noteControlShifts(_ entries: inout [Entry], _ pairs: [(Measurement, Measurement)]) {
+        func controlKey(of m: Measurement) -> String? {
+            var parameters = m.parameters
+            if m.probe == "copyup", ["firstWrite", "secondWrite", "open"].contains(m.metric), let size = parameters["size"] {
+                return "copyup control \(size) \(parameters["cache"].map { "\($0)" } ?? "")"
+            }
+            guard parameters["control"] == .string("place=plain") else { return nil }
+            parameters["control"] = nil
+            parameters["place"] = .string("plain")
+            parameters["role"] = .string("control")
+            parameters["mountMethod"] = nil
+            return "\(m.probe) \(m.backend) \(m.metric) " + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ",")
+        }
+        func ownKey(of m: Measurement) -> String {
+            if m.probe == "copyup", m.metric == "control", let size = m.parameters["size"] {
+                return "copyup control \(size) \(m.parameters["cache"].map { "\($0)" } ?? "")"
+            }
+            var parameters = m.parameters
+            parameters["mountMethod"] = nil
+            return "\(m.probe) \(m.backend) \(m.metric) " + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ",")
+        }
+        var controls: [String: Entry] = [:]
+        for (index, pair) in pairs.enumerated() { controls[ownKey(of: pair.1)] = entries[index] }
+        for index in entries.indices where entries[index].verdict == .regression || entries[index].verdict == .improvement {
+            guard let key = controlKey(of: pairs[index].1), let control = controls[key], let shift = control.slowdown,
+                  let own = entries[index].slowdown else { continue }
+            let sameWay = own > 1 ? shift > 1 + control.threshold : shift < 1 - control.threshold
+            guard sameWay else { continue }
+            let text = String(format: "its same-run control (%@) moved ×%.2f too, this ×%.2f: the machine likelier changed than overlay",
+                              control.backend == "-" ? "copy without overlay" : "plain file", shift, own)
+            entries[index].note = [entries[index].note, text].compactMap { $0 }.joined(separator: "; ")
+        }
     }
 
     /// The verdict for one pair of measurements with the same identity, judged at `level`.
