@@ -162,6 +162,36 @@ struct ComparisonTests {
         let overlay = Comparison.compare(baseline: baseline, current: withControls(ResultFixtures.copyUpRun(scale: 1.5, seed: 93), scale: 1, seed: 3))
         #expect(overlay.regressions.filter { $0.metric == "firstWrite" }.count == ResultFixtures.sizes.count)
         #expect(overlay.regressions.allSatisfy { $0.note == nil })
+
+        // The control moved, but far less than the metric: the note gives what is overlay's own.
+        let both = Comparison.compare(baseline: baseline, current: withControls(ResultFixtures.copyUpRun(scale: 3, seed: 94), scale: 1.5, seed: 4))
+        let notes = both.regressions.filter { $0.metric == "firstWrite" }.compactMap(\.note)
+        #expect(notes.count == ResultFixtures.sizes.count)
+        for note in notes {
+            // "its same-run control (…) moved ×1.50; relative to it this moved ×2.00", give or take the 2 % noise.
+            let numbers = note.split(separator: "×").dropFirst().compactMap { Double($0.prefix(4)) }
+            #expect(numbers.count == 2 && abs(numbers[0] - 1.5) < 0.05 && abs(numbers[1] - 2) < 0.1, "\(note)")
+            #expect(note.contains("relative to it this moved"))
+        }
+    }
+
+    @Test("A ratio with an interval on each side is judged on both intervals, not compared exactly")
+    func ratiosWithIntervals() {
+        func overhead(_ value: Double, _ lower: Double, _ upper: Double) -> OverlaySuite.Measurement {
+            var m = OverlaySuite.Measurement(probe: "copyup", backend: "kernel", metric: "overhead", unit: "ratio",
+                                             parameters: ["size": .int(1 << 20)], samples: [value])
+            m.interval = ConfidenceInterval(lower: lower, upper: upper, level: 0.95)
+            return m
+        }
+        // 1.01 → 0.81 with intervals ±15 %: no verdict either way.
+        let wide = Comparison.compare(baseline: overhead(1.01, 0.88, 1.16), current: overhead(0.81, 0.70, 0.93))
+        #expect(wide.verdict == .inconclusive)
+        #expect(wide.decisionInterval!.lower < 0.9 && wide.decisionInterval!.upper > 0.9)
+        // 1.0 → 2.0 with intervals ±5 %: a regression.
+        let clear = Comparison.compare(baseline: overhead(1.0, 0.95, 1.05), current: overhead(2.0, 1.9, 2.1))
+        #expect(clear.verdict == .regression)
+        // The same value on both sides with tight intervals: unchanged.
+        #expect(Comparison.compare(baseline: overhead(1.0, 0.98, 1.02), current: overhead(1.0, 0.98, 1.02)).verdict == .unchanged)
     }
 
     @Test("Kernel, backing filesystem and size differences are each named")

@@ -257,8 +257,12 @@ public struct Comparison: Sendable, Encodable {
                   let own = entries[index].slowdown else { continue }
             let sameWay = own > 1 ? shift > 1 + control.threshold : shift < 1 - control.threshold
             guard sameWay else { continue }
-            let text = String(format: "its same-run control (%@) moved ×%.2f too, this ×%.2f: the machine likelier changed than overlay",
-                              control.backend == "-" ? "copy without overlay" : "plain file", shift, own)
+            let name = control.backend == "-" ? "copy without overlay" : "plain file"
+            let relative = own / shift
+            let asMuch = relative <= 1 + entries[index].threshold && relative >= 1 - entries[index].threshold
+            let text = asMuch
+                ? String(format: "its same-run control (%@) moved ×%.2f too, this ×%.2f: the machine likelier changed than overlay", name, shift, own)
+                : String(format: "its same-run control (%@) moved ×%.2f; relative to it this moved ×%.2f", name, shift, relative)
             entries[index].note = [entries[index].note, text].compactMap { $0 }.joined(separator: "; ")
         }
     }
@@ -286,6 +290,26 @@ public struct Comparison: Sendable, Encodable {
         let slowdown = invert ? 1 / ratio : ratio
         entry.slowdown = slowdown
 
+        // One value a side with an interval each (a ratio to a control, `overhead`): the change
+        // is judged on the two intervals combined, in log space, as independent normal errors.
+        if baseline.samples.count == 1 && current.samples.count == 1,
+           let baseInterval = baseline.interval, let currentInterval = current.interval,
+           baseInterval.lower > 0, currentInterval.lower > 0 {
+            let z = Normal.quantile((1 + baseInterval.level) / 2)
+            func standardError(_ interval: ConfidenceInterval) -> Double {
+                (Foundation.log(interval.upper) - Foundation.log(interval.lower)) / (2 * z)
+            }
+            let error = (pow(standardError(baseInterval), 2) + pow(standardError(currentInterval), 2)).squareRoot()
+            let half = Normal.quantile((1 + level) / 2) * error
+            let judged = ConfidenceInterval(lower: slowdown * exp(-half), upper: slowdown * exp(half), level: level)
+            entry.ci = judged
+            entry.decisionInterval = judged
+            entry.verdict = judged.lower > 1 + threshold ? .regression
+                : judged.upper < 1 - threshold ? .improvement
+                : judged.lower >= 1 - threshold && judged.upper <= 1 + threshold ? .unchanged : .inconclusive
+            entry.note = entry.verdict == .inconclusive ? "judged on both sides' intervals; more samples would narrow them" : nil
+            return entry
+        }
         // One value a side (a counter, a fitted slope): the values themselves are compared.
         if baseline.samples.count == 1 && current.samples.count == 1 {
             let point = ConfidenceInterval(lower: slowdown, upper: slowdown, level: level)
