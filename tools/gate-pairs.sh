@@ -12,7 +12,7 @@ S=$here/suites/nightly-short.yaml
 out=${1:?usage: tools/gate-pairs.sh OUTDIR}
 mkdir -p "$out"
 repeat=(--repeat "${REPEAT:-1}")
-for i in 1 2 3 4 5; do
+for i in $(seq 1 "${PAIRS:-5}"); do
   "$B" run --suite "$S" --out "$out/a$i.json" --force --quiet "${repeat[@]}" > "$out/a$i.log" 2>&1
   "$B" run --suite "$S" --out "$out/b$i.json" --force --quiet "${repeat[@]}" > "$out/b$i.log" 2>&1
   "$B" compare "$out/a$i.json" "$out/b$i.json" > "$out/cmp$i.txt" 2>&1; rc=$?
@@ -22,7 +22,7 @@ pids=()
 for _ in $(seq "$(nproc)"); do ( while :; do :; done ) & pids+=($!); done
 "$B" run --suite "$S" --out "$out/busy.json" --force --quiet "${repeat[@]}" > "$out/busy.log" 2>&1
 kill "${pids[@]}"
-"$B" compare "$out/b5.json" "$out/busy.json" > "$out/cmp-busy.txt" 2>&1; rc=$?
+"$B" compare "$out/b${PAIRS:-5}.json" "$out/busy.json" > "$out/cmp-busy.txt" 2>&1; rc=$?
 echo "busy rc=$rc $(grep -E 'regression\(s\)' "$out/cmp-busy.txt" | tail -1)" | tee -a "$out/summary.txt"
 "$B" run copyup --backend kernel --sizes 4KiB,1MiB --samples 10 --mount-options volatile --out "$out/volatile.json" --force --quiet > "$out/volatile.log" 2>&1
 "$B" run copyup --backend kernel --sizes 4KiB,1MiB --samples 10 --out "$out/defaults.json" --force --quiet > "$out/defaults.log" 2>&1
