@@ -175,6 +175,32 @@ struct ComparisonTests {
         }
     }
 
+    @Test("A read's control is the plain backend's plain file: when it moved as much, the note says so (seed 95)")
+    func readControlShiftsAreNoted() {
+        func run(scale: Double, controlScale: Double, seed: UInt64) -> ResultFile {
+            var random = SeededGenerator(seed: seed)
+            func samples(_ median: Double) -> [Double] { (0..<10).map { _ in median * (1 + 0.02 * Double.random(in: -1...1, using: &random)) } }
+            let common: [String: ParameterValue] = ["size": .int(16 << 20), "depth": 1, "cache": "warm", "fs": "root"]
+            var upper = common, plain = common
+            upper["place"] = "upper"
+            upper["control"] = "place=plain"
+            upper["mountMethod"] = "mount(2)"
+            plain["place"] = "plain"
+            plain["role"] = "control"
+            plain["mountMethod"] = "copy (vfs)"
+            var file = ResultFixtures.copyUpRun(seed: seed)
+            file.measurements = [
+                OverlaySuite.Measurement(probe: "read", backend: "kernel", metric: "firstByte", unit: "ns", parameters: upper, samples: samples(20_000 * scale)),
+                OverlaySuite.Measurement(probe: "read", backend: "plain", metric: "firstByte", unit: "ns", parameters: plain, samples: samples(16_000 * controlScale)),
+            ]
+            return file
+        }
+        let comparison = Comparison.compare(baseline: run(scale: 1, controlScale: 1, seed: 95), current: run(scale: 1.5, controlScale: 1.5, seed: 96))
+        let kernel = comparison.regressions.first { $0.backend == "kernel" }
+        #expect(kernel?.note?.contains("same-run control (plain file) moved") == true, "\(String(describing: kernel?.note))")
+        #expect(kernel?.note?.contains("the machine likelier changed") == true)
+    }
+
     @Test("A ratio with an interval on each side is judged on both intervals, not compared exactly")
     func ratiosWithIntervals() {
         func overhead(_ value: Double, _ lower: Double, _ upper: Double) -> OverlaySuite.Measurement {

@@ -230,25 +230,31 @@ public struct Comparison: Sendable, Encodable {
     /// test, is then the likelier cause, and the ratio to the control (`overhead`) is the figure
     /// to trust. The verdict stays: a machine that got slower is still slower.
     static func noteControlShifts(_ entries: inout [Entry], _ pairs: [(Measurement, Measurement)]) {
+        // A copy-up's control is named by size and cache alone (it has no mount options); a
+        // read's plain file (the plain backend's) by everything but where it lies and how its
+        // view was mounted.
+        func copyUpControl(_ m: Measurement) -> String {
+            "copyup control \(m.parameters["size"].map { "\($0)" } ?? "") \(m.parameters["cache"].map { "\($0)" } ?? "")"
+        }
+        func named(_ m: Measurement, backend: String, _ parameters: [String: ParameterValue]) -> String {
+            var parameters = parameters
+            parameters["mountMethod"] = nil
+            return "\(m.probe) \(backend) \(m.metric) " + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ",")
+        }
         func controlKey(of m: Measurement) -> String? {
-            var parameters = m.parameters
-            if m.probe == "copyup", ["firstWrite", "secondWrite", "open"].contains(m.metric), let size = parameters["size"] {
-                return "copyup control \(size) \(parameters["cache"].map { "\($0)" } ?? "")"
+            if m.probe == "copyup", ["firstWrite", "secondWrite", "open"].contains(m.metric), m.parameters["size"] != nil {
+                return copyUpControl(m)
             }
-            guard parameters["control"] == .string("place=plain") else { return nil }
+            guard m.parameters["control"] == .string("place=plain") else { return nil }
+            var parameters = m.parameters
             parameters["control"] = nil
             parameters["place"] = .string("plain")
             parameters["role"] = .string("control")
-            parameters["mountMethod"] = nil
-            return "\(m.probe) \(m.backend) \(m.metric) " + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ",")
+            // The plain file is read through the plain backend's view (a flattened copy).
+            return named(m, backend: "plain", parameters)
         }
         func ownKey(of m: Measurement) -> String {
-            if m.probe == "copyup", m.metric == "control", let size = m.parameters["size"] {
-                return "copyup control \(size) \(m.parameters["cache"].map { "\($0)" } ?? "")"
-            }
-            var parameters = m.parameters
-            parameters["mountMethod"] = nil
-            return "\(m.probe) \(m.backend) \(m.metric) " + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ",")
+            m.probe == "copyup" && m.metric == "control" ? copyUpControl(m) : named(m, backend: m.backend, m.parameters)
         }
         var controls: [String: Entry] = [:]
         for (index, pair) in pairs.enumerated() { controls[ownKey(of: pair.1)] = entries[index] }
