@@ -18,6 +18,7 @@
 #include <sys/vfs.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -88,6 +89,60 @@ int cl_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int cl_ficlone(int dest_fd, int src_fd) { return ioctl(dest_fd, FICLONE, src_fd); }
 int cl_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 int cl_syncfs(int fd) { return syncfs(fd); }
+
+int cl_open_tree_clone(int dirfd, const char *path) {
+    return open_tree(dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+}
+int cl_mount_setattr_idmap(int mount_fd, int userns_fd) {
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
+    return mount_setattr(mount_fd, "", AT_EMPTY_PATH, &attr, sizeof attr);
+}
+
+// The child of clone(2) has a copy of this address space but only the calling thread, so it
+// runs nothing of Swift's and calls only pause(2) until it is killed.
+static int cl_user_namespace_child(void *unused) {
+    (void)unused;
+    for (;;) pause();
+    return 0;
+}
+
+static int cl_write_id_map(pid_t pid, const char *file, const char *map) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    // The kernel takes a map in one write(2) only (user_namespaces(7)).
+    size_t length = strlen(map);
+    ssize_t written = write(fd, map, length);
+    int result = written == (ssize_t)length ? 0 : (written < 0 ? -errno : -EIO);
+    close(fd);
+    return result;
+}
+
+int cl_user_namespace_open(const char *uid_map, const char *gid_map) {
+    const size_t stack_size = 64 * 1024;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return -errno;
+    pid_t pid = clone(cl_user_namespace_child, (char *)stack + stack_size, CLONE_NEWUSER | SIGCHLD, NULL);
+    if (pid < 0) {
+        int error = errno;
+        munmap(stack, stack_size);
+        return -error;
+    }
+    int result = cl_write_id_map(pid, "uid_map", uid_map);
+    if (result == 0) result = cl_write_id_map(pid, "gid_map", gid_map);
+    if (result == 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+        result = open(path, O_RDONLY | O_CLOEXEC);
+        if (result < 0) result = -errno;
+    }
+    // The namespace lives on in the descriptor; the child is ended and reaped here, by PID.
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    munmap(stack, stack_size);
+    return result;
+}
 
 const unsigned long CL_BTRFS_SUPER_MAGIC = BTRFS_SUPER_MAGIC;
 const uint64_t CL_BTRFS_FIRST_FREE_OBJECTID = BTRFS_FIRST_FREE_OBJECTID;

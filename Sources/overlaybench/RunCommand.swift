@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
             of the suite into one result file. A suite file that is missing or unreadable exits 66 \
             with the errno; one that is empty or does not decode exits 65 with the key and line at fault.
             """,
-        subcommands: [SuiteRunCommand.self, CopyUpCommand.self, CopyCommand.self, LookupCommand.self, ReadCommand.self, MetadataCommand.self],
+        subcommands: [SuiteRunCommand.self, CopyUpCommand.self, CopyCommand.self, LookupCommand.self, ReadCommand.self, MetadataCommand.self, ShiftCommand.self],
         defaultSubcommand: SuiteRunCommand.self
     )
 }

@@ -25,6 +25,7 @@ struct SamplerTests {
               operation: { _ in events.items.append("operation \(name)") },
               verify: { _ in events.items.append("verify"); return [] },
               release: { events.items.append("released") },
+              tearDown: { events.items.append("tornDown") },
               then: [Trial(key: key(name + "2"), writes: writes, quiescer: quiescer,
                            operation: { _ in events.items.append("operation \(name)2") })])
     }
@@ -50,8 +51,25 @@ struct SamplerTests {
         try sampler.run("order", cache: .warm, book: SampleBook()) { _ in [trial("a", events, writes: true, quiescer: quiescer)] }
         let measured = ["quiesce", "settle", "clockStart", "operation"]
         #expect(events.items == ["setUp", "setUp", "prepare warm", "warm"] + measured + ["operation a", "clockStop", "verify", "verify", "record"]
-            + measured + ["operation a2", "clockStop", "verify", "record", "release", "released"])
+            + measured + ["operation a2", "clockStop", "verify", "record", "release", "released", "tearDown", "tornDown"])
         }
+    }
+
+    struct Refused: Error {}
+
+    @Test func tearsDownWhenAStepThrowsAndKeepsThatError() throws {
+        var plan = SamplingPlan()
+        plan.samples = 1
+        plan.warmup = 0
+        let events = Events()
+        let failing = Trial(key: key("f"), writes: false, quiescer: nil,
+                            operation: { _ in events.items.append("operation") },
+                            verify: { _ in throw Refused() },
+                            tearDown: { events.items.append("tornDown"); throw SystemError("umount2", errno: .resourceBusy) })
+        #expect(throws: Refused.self) {
+            try Sampler(plan: plan, log: ProgressLog(level: .quiet)).run("fails", cache: .warm, book: SampleBook()) { _ in [failing] }
+        }
+        #expect(events.items == ["operation", "tornDown"])
     }
 
     @Test func releasesPagesAfterCallsThatWriteByDefaultAndRecordsIt() throws {
@@ -65,7 +83,7 @@ struct SamplerTests {
         }
         // Once, after the writing trial's follow-up; never for the reading one.
         #expect(events.items.filter { $0 == "released" }.count == 1)
-        #expect(events.items.last == "released")
+        #expect(events.items.suffix(2) == ["released", "tornDown"])
         let pages = book.measurements().map { "\($0.metric)=\($0.parameters["pages"]!)" }.sorted()
         #expect(pages == ["r2=kept", "r=kept", "w2=released", "w=released"])
 

@@ -143,6 +143,46 @@ struct SystemLayerTests {
         }
     }
 
+    @Test("an ID mapping maps its range only")
+    func idMappingRange() {
+        let mapping = IDMapping(inside: 0, outside: 100_000, count: 65_536)
+        #expect(mapping.description == "0:100000:65536")
+        #expect(mapping.outside(of: 0) == 100_000)
+        #expect(mapping.outside(of: 65_535) == 165_535)
+        #expect(mapping.outside(of: 65_536) == nil)
+        #expect(IDMapping(inside: 1000, outside: 0, count: 1).outside(of: 999) == nil)
+    }
+
+    @Test("an idmapped bind mount shows owners shifted and is gone after unmounting", Gate.idmappedMounts.trait)
+    func idmappedBindMount() throws {
+        try Gate.idmappedMounts.require()
+        try withTemporaryDirectory { dir in
+            let cwd = FileDescriptor.currentWorkingDirectory
+            try cwd.makeDirectory(dir + "/source")
+            try cwd.makeDirectory(dir + "/target")
+            try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/source/f"))
+            try cwd.changeOwner(dir + "/source/f", uid: 7, gid: 8)
+            let namespace = try UserNamespace(uidMap: [IDMapping(inside: 0, outside: 100_000, count: 65_536)],
+                                              gidMap: [IDMapping(inside: 0, outside: 200_000, count: 65_536)])
+            try Mount.bindIdmapped(dir + "/source", at: dir + "/target", namespace: namespace)
+            let shown = try cwd.status(of: dir + "/target/f")
+            let stored = try cwd.status(of: dir + "/source/f")
+            try Mount.unmount(dir + "/target")
+            #expect(shown.uid == 100_007 && shown.gid == 200_008)
+            #expect(stored.uid == 7 && stored.gid == 8)
+            #expect(try !String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).contains(dir))
+        }
+    }
+
+    @Test("a user namespace refuses a map it may not write, with the errno")
+    func userNamespaceRefusal() throws {
+        // Two lines that overlap inside are refused by the kernel (EINVAL), root or not.
+        #expect(throws: SystemError.self) {
+            _ = try UserNamespace(uidMap: [IDMapping(inside: 0, outside: 100_000, count: 10), IDMapping(inside: 5, outside: 300_000, count: 10)],
+                                  gidMap: [IDMapping(inside: 0, outside: 100_000, count: 10)])
+        }
+    }
+
     @Test("an io_uring ring completes a NOP", Gate.ioURing.trait)
     func ring() throws {
         try Gate.ioURing.require()

@@ -53,6 +53,11 @@ public struct Gate: Sendable {
         (try? IOURing(entries: 4)) != nil
     }
 
+    public static let idmappedMounts = Gate("idmapped mounts", reason: "needs root and kernel 5.19+ (mount_setattr MOUNT_ATTR_IDMAP, and idmapped layers in an overlay)") {
+        let kernel = Host.kernelVersion()
+        return Host.isRoot && (kernel.major > 5 || (kernel.major == 5 && kernel.minor >= 19))
+    }
+
     public static let fuseOverlayfs = Gate("fuse-overlayfs", reason: "needs root, /dev/fuse and the fuse-overlayfs binary (apt: fuse-overlayfs)") {
         Host.isRoot && FileManager.default.fileExists(atPath: "/dev/fuse")
             && FileManager.default.isExecutableFile(atPath: "/usr/bin/fuse-overlayfs")

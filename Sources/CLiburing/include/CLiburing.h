@@ -84,6 +84,19 @@ int cl_btrfs_is_read_only(int subvolume_fd);
 int cl_fiemap(int fd, uint64_t start, uint32_t flags, uint64_t *logical, uint64_t *length, uint32_t *extent_flags, uint32_t capacity);
 extern const uint32_t CL_FIEMAP_FLAG_SYNC;
 
+// MARK: - Idmapped mounts (mount_setattr(2), user_namespaces(7))
+
+/// open_tree(2) with OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW: a detached bind
+/// mount of `path`, as a descriptor; -1 and errno on failure.
+int cl_open_tree_clone(int dirfd, const char *path);
+/// mount_setattr(2) of the detached mount `mount_fd` with MOUNT_ATTR_IDMAP and the user namespace
+/// `userns_fd`; -1 and errno on failure.
+int cl_mount_setattr_idmap(int mount_fd, int userns_fd);
+/// A new user namespace whose uid_map and gid_map are the given texts (lines of "inside outside
+/// count"), as an open /proc/PID/ns/user descriptor: the kernel selftests' get_userns_fd
+/// (tools/testing/selftests/mount_setattr). No process is left in it; -errno on failure.
+int cl_user_namespace_open(const char *uid_map, const char *gid_map);
+
 // MARK: - Function-like macros
 
 dev_t cl_makedev(unsigned int major, unsigned int minor);

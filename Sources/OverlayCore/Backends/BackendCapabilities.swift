@@ -18,6 +18,16 @@ public struct BackendCapabilities: Sendable, Hashable {
         case none
     }
 
+    /// How it can present an image's owners shifted into a user namespace's range without
+    /// `chown -R` (which every backend with a merged directory can do, by copying up).
+    public enum OwnerShift: String, Sendable, Hashable {
+        /// Idmapped lower layers (`mount_setattr(2)` with `MOUNT_ATTR_IDMAP`, kernel 5.19+ for
+        /// overlay): nothing is copied until a write, which copies up with the shifted owner.
+        case idmappedLayers = "idmapped-layers"
+        /// The daemon maps owners on every call (fuse-overlayfs's `uidmapping=`, `gidmapping=`).
+        case daemonMapping = "uidmapping"
+    }
+
     /// Where the merged view is served.
     public enum Server: String, Sendable, Hashable {
         /// By the kernel, through a mount (or an ordinary directory).
@@ -58,6 +68,8 @@ public struct BackendCapabilities: Sendable, Hashable {
     public var copiesLayers: Bool
     /// It takes overlay mount options (`metacopy=on`, `volatile`, …); the others take only the defaults.
     public var takesMountOptions: Bool
+    /// How it shifts owners without copying (``OwnerShift``), nil if only `chown -R` can.
+    public var ownerShift: OwnerShift?
     /// It serves a real merged directory whose descriptor the probes can walk (`statx`,
     /// `readdir` relative to the root); false for the in-process reference.
     public var mergedDirectory: Bool
@@ -68,7 +80,7 @@ public struct BackendCapabilities: Sendable, Hashable {
         clone: Bool, blockCopyOnWrite: Bool = false, fsyncsCopyUp: Bool, needsRoot: Bool,
         kernelFilesystems: [String] = [], backingFilesystem: BackingFilesystemKind? = nil,
         lowerLayerImages: String? = nil, copiesLayers: Bool = false, takesMountOptions: Bool,
-        mergedDirectory: Bool = true, server: Server = .kernel
+        ownerShift: OwnerShift? = nil, mergedDirectory: Bool = true, server: Server = .kernel
     ) {
         self.layered = layered
         self.whiteoutFormat = whiteoutFormat
@@ -83,6 +95,7 @@ public struct BackendCapabilities: Sendable, Hashable {
         self.lowerLayerImages = lowerLayerImages
         self.copiesLayers = copiesLayers
         self.takesMountOptions = takesMountOptions
+        self.ownerShift = ownerShift
         self.mergedDirectory = mergedDirectory
         self.server = server
     }

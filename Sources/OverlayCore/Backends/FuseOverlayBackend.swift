@@ -14,7 +14,7 @@ public struct FuseOverlayBackend: OverlayBackend {
     public static let capabilities = BackendCapabilities(
         layered: true, whiteoutFormat: .fuseOverlayfs, keepsOwnNodeCache: true, metacopy: false, clone: true,
         fsyncsCopyUp: false, needsRoot: true, kernelFilesystems: ["fuse"], takesMountOptions: false,
-        server: .userSpaceDaemon)
+        ownerShift: .daemonMapping, server: .userSpaceDaemon)
     public var capabilities: BackendCapabilities { Self.capabilities }
     public static let executable = "/usr/bin/fuse-overlayfs"
     public static let fusermount = "/usr/bin/fusermount3"
@@ -24,8 +24,17 @@ public struct FuseOverlayBackend: OverlayBackend {
     /// How long to wait for the mount to appear, and for the daemon to exit after unmounting.
     public var mountTimeout: Double = 10
     public var exitTimeout: Double = 5
+    /// When set, the daemon presents every owner shifted by this mapping (`uidmapping=`,
+    /// `gidmapping=`), storing the unshifted owner in the upper layer.
+    public var idMapping: IDMapping?
 
-    public init() {}
+    public init(idMapping: IDMapping? = nil) { self.idMapping = idMapping }
+
+    public func shiftingOwners(_ mapping: IDMapping) -> (any OverlayBackend)? {
+        var shifted = self
+        shifted.idMapping = mapping
+        return shifted
+    }
 
     public func availability() -> BackendAvailability {
         if !Host.isRoot { return .unavailable("fuse-overlayfs as run here needs root (trusted.overlay.* xattrs, /dev/fuse)") }
@@ -50,7 +59,7 @@ public struct FuseOverlayBackend: OverlayBackend {
     /// The `-o` option string. fuse's option parser splits on `,` and fuse-overlayfs splits
     /// `lowerdir=` on `:`; rather than rely on escapes that differ between versions, paths that
     /// hold `:`, `,` or `\` are refused.
-    static func optionString(_ stack: LayerStack, options: OverlayMountOptions) throws(BackendError) -> String {
+    static func optionString(_ stack: LayerStack, options: OverlayMountOptions, idMapping: IDMapping? = nil) throws(BackendError) -> String {
         for path in stack.lowerPaths + [stack.upperPath, stack.workPath, stack.mergedPath]
         where path.contains(where: { $0 == ":" || $0 == "," || $0 == "\\" }) {
             throw .mountFailed("fuse", "path \(path) contains ':', ',' or '\\', which fuse-overlayfs's option parsing cannot take")
@@ -58,12 +67,13 @@ public struct FuseOverlayBackend: OverlayBackend {
         if !options.options.isEmpty {
             throw .mountFailed("fuse", "kernel overlay options (\(options.description)) do not apply to fuse-overlayfs")
         }
-        return "lowerdir=\(stack.lowerPaths.joined(separator: ":")),upperdir=\(stack.upperPath),workdir=\(stack.workPath)"
+        let mapping = idMapping.map { ",uidmapping=\($0),gidmapping=\($0)" } ?? ""
+        return "lowerdir=\(stack.lowerPaths.joined(separator: ":")),upperdir=\(stack.upperPath),workdir=\(stack.workPath)" + mapping
     }
 
     public func mount(_ stack: LayerStack, options: OverlayMountOptions) throws -> any MergedView {
         if case .unavailable(let why) = availability() { throw BackendError.unavailable(identifier, why) }
-        let data = try Self.optionString(stack, options: options)
+        let data = try Self.optionString(stack, options: options, idMapping: idMapping)
         let log = stack.container.directory + "/fuse-overlayfs.log"
         let daemon = try ChildProcess.spawn(Self.executable, ["-f", "-o", data, stack.mergedPath],
                                             standardOutput: log, standardError: log)

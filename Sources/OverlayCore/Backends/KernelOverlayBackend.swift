@@ -11,12 +11,16 @@ public struct KernelOverlayBackend: OverlayBackend {
     public let identifier = "kernel"
     public static let capabilities = BackendCapabilities(
         layered: true, whiteoutFormat: .overlay, metacopy: true, clone: true, fsyncsCopyUp: true, needsRoot: true,
-        kernelFilesystems: ["overlay"], takesMountOptions: true)
+        kernelFilesystems: ["overlay"], takesMountOptions: true, ownerShift: .idmappedLayers)
     public var capabilities: BackendCapabilities { Self.capabilities }
     /// The mechanism to mount with; the default picks the first that fits (tests force the others).
     var method: KernelMountMethod = .automatic
+    /// When set, each lower layer is mounted idmapped with this mapping (``IdmappedLayers``) and
+    /// the overlay is made of those mounts: the view shows every lower owner shifted, and a
+    /// copy-up writes the shifted owner into the upper layer.
+    public var lowerIDMapping: IDMapping?
 
-    public init() {}
+    public init(lowerIDMapping: IDMapping? = nil) { self.lowerIDMapping = lowerIDMapping }
 
     init(method: KernelMountMethod) { self.method = method }
 
@@ -37,8 +41,24 @@ public struct KernelOverlayBackend: OverlayBackend {
             // in user.overlay.* instead (Documentation/filesystems/overlayfs.rst, "userxattr").
             options = (try? OverlayMountOptions(parsing: options.description.isEmpty ? "userxattr" : options.description + ",userxattr")) ?? options
         }
-        let method = try KernelMountPlan(stack: stack, options: options).mount(self.method)
-        return try KernelMergedView(stack: stack, method: method)
+        guard let lowerIDMapping else {
+            let method = try KernelMountPlan(stack: stack, options: options).mount(self.method)
+            return try KernelMergedView(stack: stack, method: method)
+        }
+        let layers = try IdmappedLayers(stack, mapping: lowerIDMapping)
+        do {
+            let plan = KernelMountPlan(stack: stack, lowers: layers.lowers(stack), options: options, backend: identifier)
+            return IdmappedMergedView(overlay: try KernelMergedView(stack: stack, method: try plan.mount(self.method)), layers: layers)
+        } catch {
+            layers.unmount()
+            throw error
+        }
+    }
+
+    public func shiftingOwners(_ mapping: IDMapping) -> (any OverlayBackend)? {
+        var shifted = self
+        shifted.lowerIDMapping = mapping
+        return shifted
     }
 }
 

@@ -16,6 +16,14 @@ public protocol OverlayBackend: Sendable {
     /// Presents the stack's merged view. The caller must ``MergedView/unmount()`` it;
     /// ``withMergedView(_:_:options:_:)`` does that on every path.
     func mount(_ stack: LayerStack, options: OverlayMountOptions) throws -> any MergedView
+
+    /// The same backend presenting every owner shifted by `mapping`, by the mechanism its
+    /// ``BackendCapabilities/ownerShift`` names; nil for a backend that has none.
+    func shiftingOwners(_ mapping: IDMapping) -> (any OverlayBackend)?
+}
+
+extension OverlayBackend {
+    public func shiftingOwners(_ mapping: IDMapping) -> (any OverlayBackend)? { nil }
 }
 
 public enum BackendAvailability: Sendable, Equatable {

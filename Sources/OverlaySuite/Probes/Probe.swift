@@ -10,6 +10,7 @@ extension CopyUpProbe: Probe {}
 extension LookupProbe: Probe {}
 extension ReadProbe: Probe {}
 extension MetadataProbe: Probe {}
+extension ShiftProbe: Probe {}
 
 extension CopyProbe: Probe {
     /// The copy engines mount nothing.

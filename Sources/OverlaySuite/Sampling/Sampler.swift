@@ -19,7 +19,9 @@ import OverlaySystem
 ///   8. verify, 9. record (the plan's parameters are added to every key),
 ///   then the trial's follow-ups (`then`), each from step 3,
 ///   10. release: what the sample read and wrote leaves the page cache (``Trial/release``), where
-///       the plan releases pages (by default where the call writes);
+///       the plan releases pages (by default where the call writes),
+///   11. tear-down (``Trial/tearDown``: what must not outlive the sample, such as a mount the
+///       call made), also when an earlier step threw;
 /// - a signal check between trials, so an interrupted run unwinds and keeps what it has.
 ///
 /// The models are package-benchmark's runner (warm-up, measured iterations) and hyperfine's
@@ -27,7 +29,7 @@ import OverlaySystem
 final class Sampler {
     /// The steps of one trial, for tests that check the order.
     enum Step: Equatable {
-        case setUp, prepare(CacheState), quiesce, settle, clockStart, operation, clockStop, verify, record, release
+        case setUp, prepare(CacheState), quiesce, settle, clockStart, operation, clockStop, verify, record, release, tearDown
     }
 
     let plan: SamplingPlan
@@ -101,21 +103,28 @@ final class Sampler {
 
     /// `round`: the recorded round and the trial's slot in it; nil in a warm-up round.
     private func run(_ trial: Trial, cache: CacheState, book: SampleBook, round: (index: Int, slot: Int)?) throws {
-        onStep?(.setUp)
-        try trial.setUp()
-        onStep?(.prepare(cache))
-        switch cache {
-        case .warm: try trial.warm()
-        case .cold:
-            // The view's own caches first: the directories it lets go of are then dropped too.
-            trial.view?.dropInProcessCaches()
-            try ColdCache.prepare()
+        do {
+            onStep?(.setUp)
+            try trial.setUp()
+            onStep?(.prepare(cache))
+            switch cache {
+            case .warm: try trial.warm()
+            case .cold:
+                // The view's own caches first: the directories it lets go of are then dropped too.
+                trial.view?.dropInProcessCaches()
+                try ColdCache.prepare()
+            }
+            try measure(trial, cache: cache, book: book, round: round)
+            if plan.releasesPages(writes: trial.writes) {
+                onStep?(.release)
+                try trial.release()
+            }
+        } catch {
+            try? trial.tearDown()
+            throw error
         }
-        try measure(trial, cache: cache, book: book, round: round)
-        if plan.releasesPages(writes: trial.writes) {
-            onStep?(.release)
-            try trial.release()
-        }
+        onStep?(.tearDown)
+        try trial.tearDown()
     }
 
     /// Steps 3 to 9 of a trial, then its follow-ups.

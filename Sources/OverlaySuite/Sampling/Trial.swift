@@ -30,6 +30,10 @@ struct Trial {
     /// wrote (``PageCache/release(_:)`` on its files), when the plan releases pages. The next
     /// sample then allocates from the same memory whatever ran before it.
     var release: () throws -> Void = {}
+    /// Ends what the sample made that must not outlive it (the mount a time-to-ready call
+    /// made), last of all and on every path: also when an earlier step throws, and then its
+    /// own error never hides that one.
+    var tearDown: () throws -> Void = {}
     /// Calls timed right after this one on the state it left (a second write to the file the
     /// first one copied up): quiesced and settled like it, but neither set up nor prepared.
     var then: [Trial] = []
