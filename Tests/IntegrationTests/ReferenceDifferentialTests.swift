@@ -165,8 +165,10 @@ struct BackendRun: Equatable {
 }
 
 enum Differential {
+    /// `dumpsViewUpper` lists the view's own upper directory after the merged tree instead of
+    /// the stack's (the btrfs backend writes into its container snapshot, not the stack's upper).
     static func run(backend: any OverlayBackend, seed: UInt64, layers: Int, trace: [ReplayOperation],
-                    options: OverlayMountOptions = .defaults, in base: String) throws -> BackendRun {
+                    options: OverlayMountOptions = .defaults, dumpsViewUpper: Bool = false, in base: String) throws -> BackendRun {
         let cwd = FileDescriptor.currentWorkingDirectory
         try cwd.makeDirectory(base, mode: 0o755)
         var generator = DifferentialGenerator(seed: seed)
@@ -178,7 +180,7 @@ enum Differential {
         return try withMergedView(backend, stack, options: options) { view in
             let target = makeReplayTarget(for: view)
             let results = ReplayExecutor(target: target).run(trace)
-            return BackendRun(results: results, dump: try TreeDump.dump(target, upperPath: base + "/upper"))
+            return BackendRun(results: results, dump: try TreeDump.dump(target, upperPath: dumpsViewUpper ? view.upperPath : base + "/upper"))
         }
     }
 
@@ -303,6 +305,36 @@ enum Differential {
             + describe(divergence, other: "erofs")).joined(separator: "\n")
     }
 
+    /// The kernel overlay's and the btrfs backend's runs of `trace`, each on its own fresh
+    /// layers in `filesystem` (a btrfs); nil when they agree, else the report. The kernel mounts
+    /// with `redirect_dir=on`, so that a lower directory renames as a btrfs one does instead of
+    /// failing with EXDEV. Every result and the merged dumps must be identical (directory sizes
+    /// masked: a btrfs directory's size counts its names, and the overlay shows the upper's).
+    /// The upper listings differ by design, so they are not compared with each other: instead
+    /// the btrfs container snapshot, listed as an upper layer is, must be exactly its merged
+    /// view, with no whiteout and no opaque mark.
+    static func checkBtrfs(_ label: String, seed: UInt64, layers: Int, trace: [ReplayOperation], in filesystem: String) throws -> String? {
+        let kernel = try run(backend: KernelOverlayBackend(), seed: seed, layers: layers, trace: trace,
+                             options: try OverlayMountOptions(parsing: "redirect_dir=on"), in: filesystem + "/k\(seed)")
+        let btrfs = try run(backend: BtrfsSnapshotBackend(), seed: seed, layers: layers, trace: trace, dumpsViewUpper: true,
+                            in: filesystem + "/b\(seed)")
+        func merged(_ run: BackendRun) -> BackendRun { BackendRun(results: run.results, dump: Array(run.dump.prefix { $0 != "# upper" })) }
+        let snapshot = btrfs.dump.drop { $0 != "# upper" }.dropFirst()
+        let mergedDump = merged(btrfs).dump.dropFirst()
+        var report: [String] = []
+        let divergence = Divergence(trace: trace, kernel: masked(merged(kernel)), reference: masked(merged(btrfs)))
+        if divergence.kernel != divergence.reference {
+            report += ["btrfs diverges from kernel (redirect_dir=on): \(label), seed \(seed), \(layers) lower layer(s), trace of \(trace.count) operations:"]
+                + describe(divergence, other: "btrfs")
+        }
+        if Array(snapshot) != Array(mergedDump) {
+            let first = zip(snapshot, mergedDump).first { $0 != $1 }
+            report.append("btrfs: \(label), seed \(seed): the container snapshot (\(snapshot.count) lines) is not its merged view (\(mergedDump.count) lines)"
+                + (first.map { ": snapshot \($0.0) against merged \($0.1)" } ?? ""))
+        }
+        return report.isEmpty ? nil : report.joined(separator: "\n")
+    }
+
     static func masked(_ run: BackendRun) -> BackendRun {
         BackendRun(results: run.results.map(maskingDirectorySize), dump: run.dump.map(maskingDirectorySize))
     }
@@ -373,6 +405,32 @@ struct ReferenceDifferentialTests {
                 divergences += 1
                 Issue.record(Comment(rawValue: report))
                 if divergences >= 3 { break }
+            }
+        }
+        #expect(divergences == 0, "seeds \(first)..<\(first + UInt64(count)), \(Self.operationsPerTrace) operations each")
+    }
+
+    /// The btrfs backend against the kernel overlay, per unionmount family, both on one btrfs
+    /// made for the test (``Differential/checkBtrfs(_:seed:layers:trace:in:)`` says how the
+    /// upper listings are compared).
+    @Test(.enabled(if: Gate.btrfs.shouldRun, "needs \(Gate.btrfs.name): \(Gate.btrfs.reason)"), arguments: TraceFamily.allCases)
+    func btrfsMatchesKernel(_ family: TraceFamily) throws {
+        try Gate.btrfs.require()
+        let count = 6
+        let first = Differential.firstSeed &+ 17_000_000 &+ UInt64(TraceFamily.allCases.firstIndex(of: family)!) &* 1_000_000
+        var divergences = 0
+        try withWorkRoot { root in
+            try withBtrfs(in: root) { filesystem in
+                for seed in first..<(first + UInt64(count)) {
+                    var generator = DifferentialGenerator(seed: seed ^ 0x5eed)
+                    let layers = 1 + Int(seed % 3)
+                    let trace = generator.trace(family, count: Self.operationsPerTrace)
+                    if let report = try Differential.checkBtrfs("family \(family.rawValue)", seed: seed, layers: layers, trace: trace, in: filesystem) {
+                        divergences += 1
+                        Issue.record(Comment(rawValue: report))
+                        if divergences >= 3 { break }
+                    }
+                }
             }
         }
         #expect(divergences == 0, "seeds \(first)..<\(first + UInt64(count)), \(Self.operationsPerTrace) operations each")

@@ -79,6 +79,7 @@ struct ShiftProbeTests {
         #expect(ShiftProbe.Method.chownMetacopy.unsupported(by: FuseOverlayBackend.capabilities) != nil)
         #expect(ShiftProbe.Method.chown.unsupported(by: BackendKind.reference.capabilities) == "no merged directory to walk")
         #expect(ShiftProbe.Method.chown.unsupported(by: ErofsOverlayBackend.capabilities) != nil)
+        #expect(ShiftProbe.Method.chown.unsupported(by: BtrfsSnapshotBackend.capabilities) != nil)
         #expect(ShiftProbe.Method.chown.unsupported(by: PlainDirectoryBackend.capabilities) == nil)
         #expect(throws: ProbeError.self) { try ShiftProbe.Method.parseList("chown,bogus") }
         #expect(try! ShiftProbe.Method.parseList("uidmapping,chown,uidmapping") == [.uidmapping, .chown])

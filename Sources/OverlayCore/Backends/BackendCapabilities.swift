@@ -66,6 +66,10 @@ public struct BackendCapabilities: Sendable, Hashable {
     /// Mounting writes a copy of the lower layers (the flattened tree, or one image per layer),
     /// so a run needs their size again in disk.
     public var copiesLayers: Bool
+    /// Mounting makes the image's layers anew (an EROFS image per layer, a btrfs subvolume per
+    /// layer), which a runtime does once per image at pull time, not once per container; a
+    /// per-container figure must not include it.
+    public var mountBuildsLayers: Bool
     /// It takes overlay mount options (`metacopy=on`, `volatile`, …); the others take only the defaults.
     public var takesMountOptions: Bool
     /// How it shifts owners without copying (``OwnerShift``), nil if only `chown -R` can.
@@ -79,7 +83,7 @@ public struct BackendCapabilities: Sendable, Hashable {
         layered: Bool, whiteoutFormat: WhiteoutFormat, keepsOwnNodeCache: Bool = false, metacopy: Bool,
         clone: Bool, blockCopyOnWrite: Bool = false, fsyncsCopyUp: Bool, needsRoot: Bool,
         kernelFilesystems: [String] = [], backingFilesystem: BackingFilesystemKind? = nil,
-        lowerLayerImages: String? = nil, copiesLayers: Bool = false, takesMountOptions: Bool,
+        lowerLayerImages: String? = nil, copiesLayers: Bool = false, mountBuildsLayers: Bool = false, takesMountOptions: Bool,
         ownerShift: OwnerShift? = nil, mergedDirectory: Bool = true, server: Server = .kernel
     ) {
         self.layered = layered
@@ -94,6 +98,7 @@ public struct BackendCapabilities: Sendable, Hashable {
         self.backingFilesystem = backingFilesystem
         self.lowerLayerImages = lowerLayerImages
         self.copiesLayers = copiesLayers
+        self.mountBuildsLayers = mountBuildsLayers
         self.takesMountOptions = takesMountOptions
         self.ownerShift = ownerShift
         self.mergedDirectory = mergedDirectory

@@ -24,7 +24,7 @@ public struct BtrfsSnapshotBackend: OverlayBackend {
     /// whiteout; the container's own subvolume takes every write.
     public static let capabilities = BackendCapabilities(
         layered: false, whiteoutFormat: .none, metacopy: false, clone: false, blockCopyOnWrite: true, fsyncsCopyUp: false,
-        needsRoot: true, kernelFilesystems: ["btrfs"], backingFilesystem: .btrfs, takesMountOptions: false)
+        needsRoot: true, kernelFilesystems: ["btrfs"], backingFilesystem: .btrfs, mountBuildsLayers: true, takesMountOptions: false)
     public var capabilities: BackendCapabilities { Self.capabilities }
     /// The directory of the overlay2 tree that holds the subvolumes.
     public static let subvolumeDirectory = "subvolumes"

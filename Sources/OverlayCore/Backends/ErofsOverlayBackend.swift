@@ -14,7 +14,8 @@ public struct ErofsOverlayBackend: OverlayBackend {
     /// Copy-up reads from an EROFS lower into an upper on another filesystem: nothing to clone.
     public static let capabilities = BackendCapabilities(
         layered: true, whiteoutFormat: .overlay, metacopy: true, clone: false, fsyncsCopyUp: true, needsRoot: true,
-        kernelFilesystems: ["overlay", "erofs"], lowerLayerImages: "erofs", copiesLayers: true, takesMountOptions: true)
+        kernelFilesystems: ["overlay", "erofs"], lowerLayerImages: "erofs", copiesLayers: true, mountBuildsLayers: true,
+        takesMountOptions: true)
     public var capabilities: BackendCapabilities { Self.capabilities }
     /// The directory of the overlay2 tree that holds the short links to the image mounts.
     static let linkDirectory = "e"

@@ -6,12 +6,14 @@ import OverlaySystem
 /// Most checks only read (/proc, /sys, uname, `fuse-overlayfs --version`, `mkfs.erofs
 /// --version`, `mkfs.btrfs --version`). The others write, all in one scratch run directory made in the work root and
 /// removed afterwards: d_type, O_TMPFILE and reflink make small files there, metacopy mounts a
-/// one-layer kernel overlay there and the EROFS check builds a one-file image there and mounts
+/// one-layer kernel overlay there, the idmapped and data-only checks mount there, and the EROFS check builds a one-file image there and mounts
 /// it (``mountingChecks``). The work root itself is created and marked if it does not exist.
 public struct Doctor {
     /// The checks that mount something, and where: what `doctor --help` tells before it runs.
     public static let mountingChecks = [
         ("metacopy", "mounts a one-layer kernel overlay with metacopy=on at <work-root>/run-<pid>-<random>/overlay2/<container>/merged, reads its options back from /proc/self/mountinfo and unmounts it before that run directory is removed; it runs only as root with overlay available"),
+        ("idmapped mounts", "makes an idmapped bind mount (mount_setattr MOUNT_ATTR_IDMAP, 0:100000:65536) of an empty directory at <work-root>/run-<pid>-<random>/idmap/target, checks the owner it shows and unmounts it before that run directory is removed; it runs only as root with overlay available"),
+        ("data-only lower layers", "mounts a read-only overlay with lowerdir=<meta>::<data> at <work-root>/run-<pid>-<random>/dataonly/merged, reads its options back and unmounts it before that run directory is removed; it runs only as root with overlay available"),
         ("erofs file-backed mount", "builds a one-file EROFS image with mkfs.erofs at <work-root>/run-<pid>-<random>/erofs/layer.erofs, mounts it read-only and file-backed (no loop device) at <work-root>/run-<pid>-<random>/erofs/erofs, reads the file back and unmounts it before that run directory is removed; it runs only as root with erofs in /proc/filesystems and mkfs.erofs installed"),
     ]
 
@@ -177,6 +179,14 @@ public struct Doctor {
             metacopy = metacopyCheck(scratch: scratch)
         }
         checks.append(metacopy)
+        if root && overlay {
+            checks.append(idmappedMountCheck(scratch: scratch))
+            checks.append(dataOnlyLayersCheck(scratch: scratch))
+        } else {
+            for name in ["idmapped mounts", "data-only lower layers"] {
+                checks.append(.init(name: name, status: .warn, detail: "not checked: it mounts, which needs root and overlay", advice: nil))
+            }
+        }
         var fileBacked = Check(name: "erofs file-backed mount", status: .warn,
                                detail: "not checked: it mounts an EROFS image, which needs root, erofs and mkfs.erofs", advice: nil)
         if root && erofs && ErofsOverlayBackend.mkfsVersion() != nil {

@@ -42,8 +42,8 @@ public struct ShiftProbe: SamplingProbe {
         /// Why `capabilities` cannot run this method, or nil when they can.
         func unsupported(by capabilities: BackendCapabilities) -> String? {
             if !capabilities.mergedDirectory { return "no merged directory to walk" }
-            if capabilities.lowerLayerImages != nil {
-                return "its \(capabilities.lowerLayerImages!) layer images are built once per image, not per container, and a time-to-ready here would rebuild them"
+            if capabilities.mountBuildsLayers {
+                return "its mount builds the image's layers, which a runtime does once per image, so a per-container time-to-ready would include pull-time work"
             }
             switch self {
             case .chown: return nil
