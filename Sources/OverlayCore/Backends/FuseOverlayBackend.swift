@@ -81,8 +81,7 @@ public struct FuseOverlayBackend: OverlayBackend {
         ProcessLedger.record(pid: daemon.pid, executable: Self.executable, mountPoint: stack.mergedPath)
         do {
             try waitForMount(stack.mergedPath, daemon: daemon, log: log)
-            return try FuseMergedView(stack: stack, daemon: daemon, version: Self.version() ?? "unknown",
-                                      exitTimeout: exitTimeout)
+            return try FuseMergedView(stack: stack, daemon: daemon, exitTimeout: exitTimeout)
         } catch {
             FuseMergedView.stop(daemon, mountPoint: stack.mergedPath, exitTimeout: exitTimeout)
             throw error
@@ -122,21 +121,24 @@ public final class FuseMergedView: MergedView {
     public let root: FileDescriptor
     public let upperPath: String
     public let mountPoint: String
-    /// `fuse-overlayfs: version 1.10` (the daemon's PID is ``pid``).
-    public let mountMethod: String
-    public let effectiveOptions: String
+    /// `fuse-overlayfs: version 1.10` (the daemon's PID is ``pid``). Found when first read, not
+    /// by mounting, so a time-to-ready that includes the mount never includes running
+    /// `fuse-overlayfs --version`.
+    public private(set) lazy var mountMethod: String = FuseOverlayBackend.version() ?? "unknown"
+    /// Read from `/proc/self/mountinfo` when first asked for (while mounted), not by mounting.
+    public private(set) lazy var effectiveOptions: String = {
+        let entry = MountTable.current().mount(at: mountPoint)
+        return [entry?.mountOptions, entry?.superOptions].compactMap { $0 }.joined(separator: ",")
+    }()
     let daemon: ChildProcess
     let exitTimeout: Double
     private var mounted = true
 
-    init(stack: LayerStack, daemon: ChildProcess, version: String, exitTimeout: Double) throws {
+    init(stack: LayerStack, daemon: ChildProcess, exitTimeout: Double) throws {
         mountPoint = stack.mergedPath
         upperPath = stack.upperPath
         self.daemon = daemon
         self.exitTimeout = exitTimeout
-        mountMethod = version
-        let entry = MountTable.current().mount(at: stack.mergedPath)
-        effectiveOptions = [entry?.mountOptions, entry?.superOptions].compactMap { $0 }.joined(separator: ",")
         root = try FileDescriptor.open(stack.mergedPath, [.readOnly, .directory, .noFollow])
     }
 

@@ -19,17 +19,25 @@ final class IdmappedLayers {
             let namespace = try UserNamespace(uidMap: [mapping], gidMap: [mapping])
             let cwd = FileDescriptor.currentWorkingDirectory
             let parent = stack.root + "/" + Self.directory
-            if (try? cwd.status(of: parent))?.type != .directory { try cwd.makeDirectory(parent, mode: 0o700) }
+            try Self.makeDirectory(parent, mode: 0o700, cwd)
             for layer in stack.lowerLayers {
                 let target = parent + "/" + layer.shortName
-                if (try? cwd.status(of: target))?.type != .directory { try cwd.makeDirectory(target, mode: 0o755) }
-                // An adopted stack's `diff` is a symlink to the layer; open_tree does not follow one.
-                try Mount.bindIdmapped(try Host.realPath(layer.diff), at: target, namespace: namespace)
+                try Self.makeDirectory(target, mode: 0o755, cwd)
+                // An adopted stack's `diff` is a symlink to the layer, which open_tree does not follow.
+                let source = try cwd.status(of: layer.diff).type == .symlink ? try Host.realPath(layer.diff) : layer.diff
+                try Mount.bindIdmapped(source, at: target, namespace: namespace)
                 mountPoints.append(target)
             }
         } catch {
             unmount()
             throw error
+        }
+    }
+
+    /// `mkdir`, taking a directory that is already there (an earlier container's mount point).
+    private static func makeDirectory(_ path: String, mode: UInt32, _ cwd: FileDescriptor) throws(SystemError) {
+        do { try cwd.makeDirectory(path, mode: mode) } catch {
+            guard error.errno == .fileExists, (try? cwd.status(of: path))?.type == .directory else { throw error }
         }
     }
 

