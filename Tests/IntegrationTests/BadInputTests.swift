@@ -57,6 +57,12 @@ struct BadInputTests {
              status: 73, mentions: ["$DIR/nonexistent/r.json", "ENOENT"]),
         Case(name: "a value of the wrong type", arguments: ["report", "$DIR/wrong-type.json", "--out", "$DIR/report"], status: 65,
              mentions: ["$DIR/wrong-type.json: measurement 3: summary: field \"p50\" must be a number, not a string"]),
+        Case(name: "shift --uid-shift 0", arguments: ["run", "shift", "--uid-shift", "0", "--work-root", never], status: 64,
+             mentions: ["--uid-shift", "at least 1"]),
+        Case(name: "shift --methods with an unknown one", arguments: ["run", "shift", "--methods", "chown,setuid", "--work-root", never], status: 64,
+             mentions: ["methods", "\"setuid\"", "idmapped-layers"]),
+        Case(name: "shift --uid-shift beyond the ID space", arguments: ["run", "shift", "--uid-shift", "4294967000", "--work-root", never], status: 64,
+             mentions: ["--id-range", "4294967295"]),
         Case(name: "an unknown option (ArgumentParser's own usage error)", arguments: ["run", "copyup", "--bogus"], status: 64,
              mentions: ["--bogus"]),
     ]

@@ -1,3 +1,4 @@
+import OverlayCore
 @testable import OverlaySuite
 import Testing
 
@@ -12,6 +13,28 @@ struct ChooseOutcomeTests {
         let failures = ChooseRunner.failures(results, expected: expected)
         #expect(failures.map(\.outcome) == ["ENOENT", "EXDEV", "ok"])
         #expect(failures.map(\.count) == [2, 1, 1])
+    }
+
+    @Test("a driver that needs a filesystem runs only on it, and is listed unranked elsewhere with what it needs")
+    func backingFilesystemNeeds() throws {
+        // /proc is on proc, whatever the machine's root is.
+        let why = try #require(ChooseRunner.unmetNeed(BtrfsSnapshotBackend(), fs: .ext4, directory: "/proc"))
+        #expect(why.contains("btrfs needs its layers on btrfs") && why.contains("--fs ext4 is proc") && why.contains("ranked on --fs btrfs"))
+        #expect(ChooseRunner.unmetNeed(KernelOverlayBackend(), fs: .ext4, directory: "/proc") == nil)
+        #expect(ChooseRunner.unmetNeed(ErofsOverlayBackend(), fs: .xfs, directory: "/proc") == nil)
+        let row = ChooseRunner.Row(backend: "btrfs", mountOptions: "", fs: "ext4", traceNanoseconds: .nan, failedOperations: 0,
+                                   upperBytes: 0, upperInodes: 0, reason: "not run: " + why, notRun: why)
+        let cells = ChooseReport.cells(row)
+        #expect(cells.first == "–" && cells[2] == "not run" && cells.last == "not run: " + why)
+    }
+
+    @Test("btrfs's reason is block copy-on-write, not a full copy")
+    func btrfsReason() {
+        let row = ChooseRunner.Row(backend: "btrfs", mountOptions: "", fs: "btrfs", traceNanoseconds: 1, failedOperations: 0,
+                                   upperBytes: 0, upperInodes: 0)
+        let reason = ChooseRanking.rank([row], profile: "build")[0].reason
+        #expect(reason.contains("copies only the blocks it writes"))
+        #expect(!reason.contains("copied in full"))
     }
 
     @Test("the webapp profile means its misses: one expected ENOENT per 20 operations, each a stat")

@@ -22,7 +22,9 @@ public enum ChooseRanking {
         let perMiB = row.copyUpMicrosecondsPerMiB.map { String(format: "%.0f µs/MiB", $0) }
         // A result names its backend; what the backend does comes from its declared capabilities.
         let capabilities = BackendKind.capabilities(of: row.backend)
-        if let capabilities, !capabilities.layered {
+        if let capabilities, capabilities.blockCopyOnWrite {
+            parts.append("\(row.backend) snapshots: no copy-up; a first write copies only the blocks it writes, and the layers are snapshots made before the container starts (not timed here)")
+        } else if let capabilities, !capabilities.layered {
             parts.append("no copy-up at all: the image is copied in full when the container is made (not timed here)")
         } else if let capabilities, capabilities.server == .userSpaceDaemon {
             parts.append("\(row.backend): " + (capabilities.fsyncsCopyUp ? "" : "copy-up skips fsync, but ")

@@ -7,7 +7,10 @@ public enum ChooseReport {
                                 "upper bytes", "upper inodes", "failed ops", "why"]
 
     public static func cells(_ row: ChooseRunner.Row) -> [String] {
-        [
+        if row.notRun != nil {
+            return ["–", row.variantLabel, "not run", "–", "–", "–", "–", "–", "–", row.reason]
+        }
+        return [
             "\(row.rank)", row.variantLabel, duration(row.traceNanoseconds),
             row.copyUpFixedMicroseconds.map { String(format: "%.0f µs", $0) } ?? "–",
             row.copyUpMicrosecondsPerMiB.map { String(format: "%.1f µs", $0) } ?? "–",

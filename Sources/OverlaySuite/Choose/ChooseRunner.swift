@@ -46,6 +46,9 @@ public struct ChooseRunner {
         public var copyUpMicrosecondsPerMiB: Double?
         public var lookupNanosecondsPerLayer: Double?
         public var reason = ""
+        /// Why this variant did not run on this filesystem (what it needs that the filesystem
+        /// lacks); such a row is listed after the ranked ones, without a rank.
+        public var notRun: String?
 
         public var variantLabel: String { "\(backend)\(mountOptions.isEmpty ? "" : " (\(mountOptions))") on \(fs)" }
     }
@@ -69,14 +72,24 @@ public struct ChooseRunner {
     /// Runs everything and returns the ranking per profile, in profile order.
     public func run() throws -> [(profile: WorkloadProfile, rows: [Row])] {
         var traces: [String: [RowKey: TraceOutcome]] = [:]
+        var notRun: [RowKey: String] = [:]
         for kind in configuration.filesystems {
             try SignalTrap.check()
             let directory = try session.directory(for: kind, size: configuration.filesystemSize)
+            var runnable: [(index: Int, variant: any OverlayBackend)] = []
+            for (index, variant) in variants.enumerated() {
+                if let why = Self.unmetNeed(variant, fs: kind, directory: directory) {
+                    notRun[RowKey(backend: variant.identifier, mountOptions: Self.options(of: variant), fs: kind.rawValue)] = why
+                    session.log.info("not running \(variant.identifier) on \(kind.rawValue): \(why)")
+                } else {
+                    runnable.append((index, variant))
+                }
+            }
             for profile in configuration.profiles {
-                let outcomes = try runTrace(profile, fs: kind, in: directory)
+                let outcomes = try runTrace(profile, variants: runnable, fs: kind, in: directory)
                 traces[profile.name, default: [:]].merge(outcomes) { $1 }
             }
-            try sweeps(fs: kind, in: directory)
+            try sweeps(runnable.map(\.variant), fs: kind, in: directory)
         }
         let model = CapacityModel(measurements: session.book.measurements())
         let slopes = lookupSlopes(session.book.measurements())
@@ -94,8 +107,22 @@ public struct ChooseRunner {
                     copyUpFixedMicroseconds: cost?.fixedMicroseconds, copyUpMicrosecondsPerMiB: cost?.microsecondsPerMiB,
                     lookupNanosecondsPerLayer: slopes[key]))
             }
-            return (profile, ChooseRanking.rank(rows, profile: profile.name))
+            let unranked = notRun.sorted { ($0.key.fs, $0.key.backend, $0.key.mountOptions) < ($1.key.fs, $1.key.backend, $1.key.mountOptions) }
+                .map { key, why in
+                    Row(backend: key.backend, mountOptions: key.mountOptions, fs: key.fs, traceNanoseconds: .nan, failedOperations: 0,
+                        upperBytes: 0, upperInodes: 0, reason: "not run: " + why, notRun: why)
+                }
+            return (profile, ChooseRanking.rank(rows, profile: profile.name) + unranked)
         }
+    }
+
+    /// What `variant` needs of the filesystem at `directory` (`fs`) that it lacks, or nil: a
+    /// backend that declares a backing filesystem (btrfs snapshots need btrfs) runs only there.
+    static func unmetNeed(_ variant: any OverlayBackend, fs: BackingFilesystemKind, directory: String) -> String? {
+        guard let needed = variant.capabilities.backingFilesystem, let type = needed.fileSystemType else { return nil }
+        let here = MountTable.current().backingMount(of: directory)?.fileSystemType
+        guard here != type else { return nil }
+        return "\(variant.identifier) needs its layers on \(type), and --fs \(fs.rawValue) is \(here ?? "an unknown filesystem"); it is ranked on --fs \(needed.rawValue)"
     }
 
     struct RowKey: Hashable {
@@ -114,7 +141,9 @@ public struct ChooseRunner {
 
     /// Generates the profile's image once on `fs`, then runs the trace on every variant,
     /// interleaved, each repetition on a fresh upper layer.
-    private func runTrace(_ profile: WorkloadProfile, fs: BackingFilesystemKind, in directory: String) throws -> [RowKey: TraceOutcome] {
+    private func runTrace(
+        _ profile: WorkloadProfile, variants: [(index: Int, variant: any OverlayBackend)], fs: BackingFilesystemKind, in directory: String
+    ) throws -> [RowKey: TraceOutcome] {
         let cwd = FileDescriptor.currentWorkingDirectory
         let place = directory + "/choose-\(profile.name)"
         try cwd.makeDirectory(place, mode: 0o755)
@@ -132,7 +161,7 @@ public struct ChooseRunner {
         // back before the next one starts, and the variants run in a seeded shuffled order per
         // repetition, so no variant always follows the same one.
         let quiescer = try Quiescer(paths: [place] + lowers)
-        var order = Array(variants.enumerated())
+        var order = variants
         var generator = configuration.shuffleSeed.map { SeededGenerator(seed: $0) }
         for repetition in 0..<total {
             if generator != nil { Sampler.shuffle(&order, using: &generator!) }
@@ -204,7 +233,7 @@ public struct ChooseRunner {
     /// A copy-up sweep (for the fixed and per-MiB cost) and a lookup sweep (for the slope) per
     /// variant on `fs`. A variant a sweep cannot measure (one that is not layered has no
     /// copy-up; one without a merged directory has no mounted root for lookups) is left out.
-    private func sweeps(fs: BackingFilesystemKind, in directory: String) throws {
+    private func sweeps(_ variants: [any OverlayBackend], fs: BackingFilesystemKind, in directory: String) throws {
         let overlays = variants.filter { $0.capabilities.layered }
         if !configuration.copyUpSizes.isEmpty && !overlays.isEmpty {
             var copyUp = CopyUpProbe.Configuration()

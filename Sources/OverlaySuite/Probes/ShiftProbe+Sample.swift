@@ -25,7 +25,7 @@ extension ShiftProbe {
         }
 
         func key(_ metric: String, unit: String = "ns") -> SampleBook.Key {
-            Self.key(ShiftProbe.name, backend.identifier, metric, probe.parameters(method), unit: unit)
+            Self.key(ShiftProbe.name, backend.identifier, metric, probe.parameters(method, backend.capabilities), unit: unit)
         }
 
         /// The file `firstWrite` writes: a different one each round.
@@ -38,7 +38,7 @@ extension ShiftProbe {
             let container = Container()
             let backend = backend, method = method, image = image, index = index
             let mapping = probe.configuration.mapping
-            let options = probe.options(method)
+            let options = probe.options(method, backend.capabilities)
             let target = target
             let quiescer = try probe.sampler.quiescer(for: [image.root] + image.lowerPaths)
             return Trial(

@@ -119,7 +119,7 @@ public struct ShiftProbe: SamplingProbe {
                         if let why = method.unsupported(by: backend.capabilities) {
                             if round == 0 {
                                 for metric in ["ready", "firstWrite"] {
-                                    book.skip(sampler.complete(Sample.key(Self.name, backend.identifier, metric, parameters(method)), cache, true),
+                                    book.skip(sampler.complete(Sample.key(Self.name, backend.identifier, metric, parameters(method, backend.capabilities)), cache, true),
                                               reason: "\(backend.identifier) cannot \(method.rawValue): \(why)")
                                 }
                             }
@@ -131,7 +131,7 @@ public struct ShiftProbe: SamplingProbe {
                             // Each distinct way of mounting once in the result's environment.
                             guard made.identities.insert("\(backend.identifier) \(method.rawValue)").inserted else { return }
                             made.records.append(.init(backend: backend.identifier, probe: Self.name,
-                                                requestedOptions: options(method).description,
+                                                requestedOptions: options(method, backend.capabilities).description,
                                                 effectiveOptions: view.effectiveOptions, method: view.mountMethod,
                                                 layers: stack.lowerLayers.count, setup: view.setupFacts))
                         })
@@ -162,18 +162,20 @@ public struct ShiftProbe: SamplingProbe {
         }
     }
 
-    /// The overlay options a method mounts with: the plan's, plus `metacopy=on` for `chown-metacopy`.
-    func options(_ method: Method) -> OverlayMountOptions {
+    /// The overlay options a method mounts with on a backend with `capabilities`: the plan's,
+    /// plus `metacopy=on` for `chown-metacopy`; none for a backend that takes no overlay options.
+    func options(_ method: Method, _ capabilities: BackendCapabilities) -> OverlayMountOptions {
+        guard capabilities.takesMountOptions else { return .defaults }
         guard method == .chownMetacopy, !plan.mountOptions.metacopy else { return plan.mountOptions }
         let text = plan.mountOptions.description.isEmpty ? "metacopy=on" : plan.mountOptions.description + ",metacopy=on"
         return (try? OverlayMountOptions(parsing: text)) ?? plan.mountOptions
     }
 
-    func parameters(_ method: Method) -> [String: ParameterValue] {
+    func parameters(_ method: Method, _ capabilities: BackendCapabilities) -> [String: ParameterValue] {
         [
             "method": .string(method.rawValue), "files": .int(Int64(configuration.files)),
             "fileSize": .int(configuration.fileSize), "layers": .int(Int64(configuration.layers)),
-            "idMapping": .string(configuration.mapping.description), "mountOptions": .string(options(method).description),
+            "idMapping": .string(configuration.mapping.description), "mountOptions": .string(options(method, capabilities).description),
         ]
     }
 }
