@@ -60,10 +60,4 @@ extension RunSession {
         }
     }
 
-    /// Refuses before generating when `directory` lacks the space the run needs.
-    func checkSpace(_ needed: Int64, in directory: String) throws {
-        let free = try Host.freeSpace(at: directory).bytes
-        if needed > free { throw WorkloadError.insufficientSpace(needed: needed, available: free, path: directory) }
-        log.info("this run needs about \(ByteCount.format(needed)) in \(directory) (\(ByteCount.format(free)) free)")
-    }
 }

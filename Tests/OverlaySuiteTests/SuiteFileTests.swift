@@ -75,6 +75,33 @@ struct SuiteFileTests {
         }
     }
 
+    @Test("a shift entry takes its file count, methods and shift, and names an unknown method with the line")
+    func shiftEntry() throws {
+        let suite = try SuiteFile.parse("""
+            name: s
+            probes:
+              - probe: shift
+                backends: [kernel, fuse]
+                files: 500
+                methods: [chown, idmapped-layers]
+                uidShift: 200000
+            """, file: "s.yaml")
+        #expect(suite.probes[0].files == 500)
+        #expect(suite.probes[0].methods == ["chown", "idmapped-layers"])
+        #expect(suite.probes[0].uidShift == 200_000)
+        do {
+            _ = try SuiteFile.parse("""
+                name: s
+                probes:
+                  - probe: shift
+                    methods: [chown, setuid]
+                """, file: "s.yaml")
+            Issue.record("an unknown method was taken")
+        } catch {
+            #expect("\(error)".contains("s.yaml:4:") && "\(error)".contains("\"setuid\"") && "\(error)".contains("idmapped-layers"))
+        }
+    }
+
     @Test("the shipped suites decode")
     func shipped() throws {
         let suites = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -242,8 +242,10 @@ public struct ChooseRunner {
             copyUp.sampling.fs = fs.rawValue
             let place = directory + "/choose-copyup"
             try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755)
-            try CopyUpProbe(configuration: copyUp, backends: overlays, log: session.log)
-                .run(in: place, book: session.book, mounts: &session.mounts)
+            let probe = CopyUpProbe(configuration: copyUp, backends: overlays, log: session.log)
+            // Refused before anything is written, as `run` refuses, not by ENOSPC minutes later.
+            try session.checkSpace(probe.estimatedBytes(), in: place)
+            try probe.run(in: place, book: session.book, mounts: &session.mounts)
             try? session.workRoot.remove(place)
         }
         // The in-process reference has no mounted root to statx through, so it has no lookup slope.
@@ -257,8 +259,9 @@ public struct ChooseRunner {
             lookup.sampling.fs = fs.rawValue
             let place = directory + "/choose-lookup"
             try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755)
-            try LookupProbe(configuration: lookup, backends: mounted, log: session.log)
-                .run(in: place, book: session.book, mounts: &session.mounts)
+            let probe = LookupProbe(configuration: lookup, backends: mounted, log: session.log)
+            try session.checkSpace(probe.estimatedBytes(), in: place)
+            try probe.run(in: place, book: session.book, mounts: &session.mounts)
             try? session.workRoot.remove(place)
         }
     }

@@ -21,7 +21,7 @@ import Yams
 /// ```
 public struct SuiteFile: Codable, Sendable, Equatable {
     public struct Entry: Codable, Sendable, Equatable {
-        /// `copyup`, `lookup`, `read`, `copy` or `metadata`.
+        /// `copyup`, `lookup`, `read`, `copy`, `metadata` or `shift`.
         public var probe: String
         public var backends: [String]?
         /// Option sets; `""` is the kernel's defaults.
@@ -52,6 +52,10 @@ public struct SuiteFile: Codable, Sendable, Equatable {
         public var operations: [String]?
         public var fileSize: String?
         public var pathDepths: [Int]?
+        /// `shift`: the image's file count, the methods, and the shift of every uid and gid.
+        public var files: Int?
+        public var methods: [String]?
+        public var uidShift: Int?
         /// Quiesce before each timed call (default: where the call writes); see ``SamplingPlan``.
         public var quiesce: Bool?
         /// Release each sample's files from the page cache after it; see ``SamplingPlan``.
@@ -72,7 +76,7 @@ public struct SuiteFile: Codable, Sendable, Equatable {
     public var threshold: Double?
     public var probes: [Entry]
 
-    public static let probeNames = ["copyup", "lookup", "read", "copy", "metadata"]
+    public static let probeNames = ["copyup", "lookup", "read", "copy", "metadata", "shift"]
 
     public init(name: String, description: String? = nil, fsSize: String? = nil, probes: [Entry]) {
         self.name = name
@@ -245,7 +249,7 @@ struct StrictReader {
     static let entryKeys: Set<String> = [
         "probe", "backends", "mountOptions", "filesystems", "sizes", "depths", "samples", "warmup", "caches",
         "engines", "layers", "widths", "readdir", "deepLevels", "randomReads", "sparse", "fsync", "seed",
-        "operations", "fileSize", "pathDepths", "quiesce", "releasePages", "threshold",
+        "operations", "fileSize", "pathDepths", "quiesce", "releasePages", "threshold", "files", "methods", "uidShift",
     ]
 
     /// A threshold: a percentage in [0%, 100%) such as `5%`, or the fraction itself (`0.05`).
@@ -313,6 +317,23 @@ struct StrictReader {
         if let f = fields["quiesce"] { entry.quiesce = try bool(f.value, key: "quiesce") }
         if let f = fields["releasePages"] { entry.releasePages = try bool(f.value, key: "releasePages") }
         if let f = fields["threshold"] { entry.threshold = try threshold(f, key: "threshold") }
+        if let f = fields["files"] {
+            entry.files = try integer(f.value, key: "files")
+            if entry.files! < 1 { throw fail(f.value, "files", "must be at least 1") }
+        }
+        if let f = fields["methods"] {
+            let methods = try strings(f.value, key: "methods")
+            if let bad = methods.first(where: { ShiftProbe.Method(rawValue: $0) == nil }) {
+                throw fail(f.value, "methods", "has \"\(bad)\" (known: \(ShiftProbe.Method.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            entry.methods = methods
+        }
+        if let f = fields["uidShift"] {
+            entry.uidShift = try integer(f.value, key: "uidShift")
+            if entry.uidShift! < 1 || entry.uidShift! > Int(UInt32.max) - 65_536 {
+                throw fail(f.value, "uidShift", "must be from 1 to \(Int(UInt32.max) - 65_536)")
+            }
+        }
         return entry
     }
 }

@@ -145,12 +145,27 @@ public struct SuiteRunner {
             if let depths = entry.pathDepths { configuration.pathDepths = depths }
             configuration.layers = entry.layers ?? 1
             probes = [(directory, MetadataProbe(configuration: configuration, backends: try backends(entry), log: session.log))]
+        case "shift":
+            var configuration = ShiftProbe.Configuration()
+            configuration.sampling = plan
+            if let files = entry.files { configuration.files = files }
+            if let fileSize = entry.fileSize { configuration.fileSize = try ByteCount.parse(fileSize) }
+            if let methods = entry.methods { configuration.methods = try ShiftProbe.Method.parseList(methods.joined(separator: ",")) }
+            if let shift = entry.uidShift { configuration.mapping.outside = UInt32(shift) }
+            configuration.layers = entry.layers ?? configuration.layers
+            // Its methods choose the overlay options; one set given applies to every method.
+            if let sets = entry.mountOptions {
+                guard sets.count == 1 else { throw ProbeError.invalidArgument("mountOptions", "a shift entry takes one option set, not \(sets.count)") }
+                configuration.sampling.mountOptions = try OverlayMountOptions(parsing: sets[0])
+            }
+            let bases = try (entry.backends ?? ["kernel"]).map { try BackendKind.make(identifier: $0) }
+            probes = [(directory, ShiftProbe(configuration: configuration, backends: bases, log: session.log))]
         default:
             throw ProbeError.invalidArgument("probe", "\(entry.probe) is not a probe")
         }
         for (place, probe) in probes {
             if place != directory { try FileDescriptor.currentWorkingDirectory.makeDirectory(place, mode: 0o755) }
-            try checkSpace(probe.estimatedBytes(), in: place)
+            try session.checkSpace(probe.estimatedBytes(), in: place)
             try probe.run(in: place, book: session.book, mounts: &session.mounts)
         }
     }
@@ -164,10 +179,5 @@ public struct SuiteRunner {
 
     func filesystems(_ entry: SuiteFile.Entry) throws -> [BackingFilesystemKind] {
         try BackingFilesystemKind.parseList((entry.filesystems ?? ["root"]).joined(separator: ","))
-    }
-
-    private func checkSpace(_ needed: Int64, in directory: String) throws {
-        let free = try Host.freeSpace(at: directory).bytes
-        if needed > free { throw WorkloadError.insufficientSpace(needed: needed, available: free, path: directory) }
     }
 }
