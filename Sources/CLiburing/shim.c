@@ -123,7 +123,10 @@ int cl_user_namespace_open(const char *uid_map, const char *gid_map) {
     const size_t stack_size = 64 * 1024;
     void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) return -errno;
-    pid_t pid = clone(cl_user_namespace_child, (char *)stack + stack_size, CLONE_NEWUSER | SIGCHLD, NULL);
+    // CLONE_FILES: the child shares this descriptor table instead of holding a copy of every
+    // descriptor, so a file another thread closes meanwhile is released at once (a copied
+    // table would keep a file open for writing, and executing it would fail with ETXTBSY).
+    pid_t pid = clone(cl_user_namespace_child, (char *)stack + stack_size, CLONE_NEWUSER | CLONE_FILES | SIGCHLD, NULL);
     if (pid < 0) {
         int error = errno;
         munmap(stack, stack_size);

@@ -6,8 +6,11 @@ internal import Glibc
 /// user-namespaced container's usual range, spelled as `mount(8)`'s `X-mount.idmap=` and
 /// fuse-overlayfs's `uidmapping=` spell it.
 public struct IDMapping: Sendable, Hashable, CustomStringConvertible {
+    /// The first ID in the namespace (in the view).
     public var inside: UInt32
+    /// The ID that `inside` is in the parent namespace (on disk).
     public var outside: UInt32
+    /// How many consecutive IDs the line maps.
     public var count: UInt32
 
     public init(inside: UInt32, outside: UInt32, count: UInt32) {
@@ -32,6 +35,7 @@ public struct IDMapping: Sendable, Hashable, CustomStringConvertible {
 /// A user namespace held by a descriptor (`/proc/PID/ns/user`) and by no process: what
 /// `mount_setattr(2)`'s `MOUNT_ATTR_IDMAP` takes to say how a mount's owners are shifted.
 public struct UserNamespace: ~Copyable {
+    /// The open `/proc/PID/ns/user` (`O_CLOEXEC`), closed when the value is dropped.
     public let descriptor: FileDescriptor
 
     /// `clone(2)` with `CLONE_NEWUSER`, the maps written from here, then the child's namespace

@@ -110,7 +110,7 @@ struct SafetyTests {
         try withTemporaryDirectory { dir in
             // A copy of the binary that the unprivileged user can surely execute.
             let binary = dir + "/overlaybench"
-            try FileManager.default.copyItem(atPath: overlaybenchExecutable, toPath: binary)
+            try copyExecutable(overlaybenchExecutable, to: binary)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir)
             let run = try runAs(nobody: binary, ["run", "copyup", "--sizes", "4KiB", "--samples", "1",
                                                  "--work-root", dir + "/nobody-root"])
@@ -129,7 +129,7 @@ extension SafetyTests {
         try Gate.root.require()
         try withTemporaryDirectory { dir in
             let binary = dir + "/overlaybench"
-            try FileManager.default.copyItem(atPath: overlaybenchExecutable, toPath: binary)
+            try copyExecutable(overlaybenchExecutable, to: binary)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir)
             let writable = dir + "/nobody"
             try FileManager.default.createDirectory(atPath: writable, withIntermediateDirectories: false)
@@ -172,7 +172,32 @@ func command(_ executable: String, _ arguments: [String]) throws -> CommandOutco
 
 /// Runs `binary` as uid/gid 65534 with no supplementary groups.
 func runAs(nobody binary: String, _ arguments: [String]) throws -> CommandOutcome {
-    try command("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary] + arguments)
+    // execve fails with ETXTBSY while any process still holds the copy open for writing: a
+    // child that another test forked between our open and close keeps the descriptor until it
+    // execs (golang/go#22315). The copy is made O_CLOEXEC, so that lasts microseconds; retry.
+    var attempt = 0
+    while true {
+        let outcome = try command("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary] + arguments)
+        attempt += 1
+        guard outcome.status == 126, outcome.stderr.contains("Text file busy"), attempt < 20 else { return outcome }
+        usleep(100_000)
+    }
+}
+
+/// Copies the executable `source` to the new file `destination`, mode 0755, through an
+/// `O_CLOEXEC` descriptor. Foundation's copyItem does not promise O_CLOEXEC, and a child that
+/// another test starts meanwhile and that keeps the descriptor makes executing the copy fail
+/// with ETXTBSY for as long as it runs (a fuse-overlayfs daemon: the whole test).
+func copyExecutable(_ source: String, to destination: String) throws {
+    let bytes = try FileSystem.readFile(source)
+    let fd = try FileDescriptor.open(destination, [.writeOnly, .create, .exclusive], mode: 0o755)
+    do {
+        try fd.writeAll(bytes, at: 0)
+    } catch {
+        fd.closeIgnoringErrors()
+        throw error
+    }
+    try fd.closeChecked(path: destination)
 }
 
 /// A small ext4 filesystem on a loop device, mounted at `<directory>/small` for `body`, then

@@ -21,12 +21,14 @@ import OverlaySystem
 /// on disk: shifted in upper for the kernel's methods, unshifted for fuse-overlayfs, which maps
 /// on the way out. Each container is unmounted and removed after its sample.
 public struct ShiftProbe: SamplingProbe {
+    /// A way to present the image's owners shifted, by its `parameters.method` name.
     public enum Method: String, CaseIterable, Sendable {
         case chown
         case chownMetacopy = "chown-metacopy"
         case idmappedLayers = "idmapped-layers"
         case uidmapping
 
+        /// A comma-separated list (`--methods`), in order, each once; throws for an unknown or empty one.
         public static func parseList(_ text: String) throws(ProbeError) -> [Method] {
             var result: [Method] = []
             for item in text.split(separator: ",") {
@@ -60,9 +62,12 @@ public struct ShiftProbe: SamplingProbe {
         var walks: Bool { self == .chown || self == .chownMetacopy }
     }
 
+    /// What `run shift` samples: the image's shape, the methods and the mapping.
     public struct Configuration: Sendable {
         public var sampling = SamplingPlan()
         public var methods: [Method] = Method.allCases
+        /// Files in the image, each `fileSize` bytes, `filesPerDirectory` to a directory
+        /// (`d<i/100>/f<i>`), file `i` in lower layer `i % layers`.
         public var files: Int = 10_000
         public var fileSize: Int64 = 4096
         public var filesPerDirectory: Int = 100
@@ -77,6 +82,7 @@ public struct ShiftProbe: SamplingProbe {
     public let configuration: Configuration
     let sampler: Sampler
 
+    /// A probe of `configuration` on `backends` (base backends: the methods choose the options).
     public init(configuration: Configuration, backends: [any OverlayBackend], log: ProgressLog = ProgressLog()) {
         self.configuration = configuration
         self.sampler = Sampler(plan: configuration.sampling, backends: backends, log: log)
