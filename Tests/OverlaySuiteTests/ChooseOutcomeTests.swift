@@ -28,6 +28,21 @@ struct ChooseOutcomeTests {
         #expect(cells.first == "–" && cells[2] == "not run" && cells.last == "not run: " + why)
     }
 
+    @Test("a rank inside the noise is indistinguishable from the fastest; one outside it gives its ratio and interval")
+    func rankIntervals() {
+        func row(_ backend: String, _ samples: [Double]) -> ChooseRunner.Row {
+            ChooseRunner.Row(backend: backend, mountOptions: "", fs: "ext4", traceNanoseconds: samples.sorted()[samples.count / 2],
+                             traceSamples: samples, failedOperations: 0, upperBytes: 0, upperInodes: 0)
+        }
+        let ranked = ChooseRanking.rank([row("fuse", [200, 210, 190]), row("kernel", [100, 104, 96]), row("plain", [98, 103, 99])],
+                                        profile: "build")
+        #expect(ranked.map(\.backend) == ["plain", "kernel", "fuse"])
+        #expect(ranked[0].reason.hasPrefix("fastest; "))
+        #expect(ranked[1].reason.hasPrefix("indistinguishable from the fastest (1.01×, 95% CI"))
+        #expect(ranked[2].reason.hasPrefix("2.02× the fastest (95% CI"))
+        #expect(ranked[2].reason.contains("3 and 3 repetitions"))
+    }
+
     @Test("btrfs's reason is block copy-on-write, not a full copy")
     func btrfsReason() {
         let row = ChooseRunner.Row(backend: "btrfs", mountOptions: "", fs: "btrfs", traceNanoseconds: 1, failedOperations: 0,

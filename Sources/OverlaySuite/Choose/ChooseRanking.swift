@@ -1,5 +1,6 @@
 import Foundation
 import OverlayCore
+import OverlayStatistics
 
 /// Orders a profile's variants by whole-trace time and says, in one line each, why a variant
 /// sits where it does: the mechanism that explains its cost, with the figure that shows it.
@@ -7,15 +8,32 @@ public enum ChooseRanking {
     /// Fastest first; failed operations do not change the order, but are named in the reason.
     public static func rank(_ rows: [ChooseRunner.Row], profile: String) -> [ChooseRunner.Row] {
         var ranked = rows.sorted { ($0.traceNanoseconds, $0.variantLabel) < ($1.traceNanoseconds, $1.variantLabel) }
-        let best = ranked.first?.traceNanoseconds ?? 0
+        guard let fastest = ranked.first else { return ranked }
         for index in ranked.indices {
             ranked[index].rank = index + 1
-            ranked[index].reason = reason(ranked[index], best: best, profile: profile)
+            ranked[index].reason = lead(ranked[index], fastest: fastest) + "; " + reason(ranked[index], profile: profile)
         }
         return ranked
     }
 
-    static func reason(_ row: ChooseRunner.Row, best: Double, profile: String) -> String {
+    /// Where a row stands against the fastest: its ratio of medians with a bootstrap interval
+    /// over the repetitions, and "indistinguishable" when the interval takes in 1, since an
+    /// order inside the noise is no verdict.
+    static func lead(_ row: ChooseRunner.Row, fastest: ChooseRunner.Row) -> String {
+        if row.rank == 1 { return "fastest" }
+        let samples = (fastest.traceSamples, row.traceSamples)
+        guard !samples.0.isEmpty, !samples.1.isEmpty, fastest.traceNanoseconds > 0 else {
+            return String(format: "%.2f× the fastest", fastest.traceNanoseconds > 0 ? row.traceNanoseconds / fastest.traceNanoseconds : 1)
+        }
+        let (ratio, ci) = Bootstrap.ratioOfMediansCI(baseline: samples.0, current: samples.1)
+        let interval = String(format: "95%% CI %.2f–%.2f, %d and %d repetitions", ci.lower, ci.upper, samples.0.count, samples.1.count)
+        if ci.lower <= 1 {
+            return String(format: "indistinguishable from the fastest (%.2f×, ", ratio) + interval + ")"
+        }
+        return String(format: "%.2f× the fastest (", ratio) + interval + ")"
+    }
+
+    static func reason(_ row: ChooseRunner.Row, profile: String) -> String {
         var parts: [String] = []
         let options = (try? OverlayMountOptions(parsing: row.mountOptions)) ?? .defaults
         let clonesHere = BackingFilesystemKind(rawValue: row.fs)?.clonesOnCopyUp ?? false
@@ -64,8 +82,6 @@ public enum ChooseRanking {
             let what = row.failures.prefix(3).map { "\($0.outcome) ×\($0.count)" }.joined(separator: ", ")
             parts.append("\(row.failedOperations) operation(s) did not do what the trace means" + (what.isEmpty ? "" : " (\(what))"))
         }
-        let ratio = best > 0 ? row.traceNanoseconds / best : 1
-        let lead = row.rank == 1 ? "fastest" : String(format: "%.2f× the fastest", ratio)
-        return lead + "; " + parts.joined(separator: "; ")
+        return parts.joined(separator: "; ")
     }
 }

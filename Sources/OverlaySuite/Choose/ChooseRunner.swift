@@ -36,6 +36,8 @@ public struct ChooseRunner {
         public var fs: String
         /// Median wall time of the whole trace, ns.
         public var traceNanoseconds: Double
+        /// Every repetition's wall time, ns: what the ranking's interval against the fastest is from.
+        public var traceSamples: [Double] = []
         public var failedOperations: Int
         /// What the failed operations met (an errno name, or "ok" where the trace expected an
         /// error), with how many met it, most common first.
@@ -101,7 +103,7 @@ public struct ChooseRunner {
                 }
                 rows.append(Row(
                     backend: key.backend, mountOptions: key.mountOptions, fs: key.fs,
-                    traceNanoseconds: Self.median(outcome.times), failedOperations: outcome.failures,
+                    traceNanoseconds: Self.median(outcome.times), traceSamples: outcome.times, failedOperations: outcome.failures,
                     failures: outcome.failureOutcomes,
                     upperBytes: outcome.upperBytes, upperInodes: outcome.upperInodes,
                     copyUpFixedMicroseconds: cost?.fixedMicroseconds, copyUpMicrosecondsPerMiB: cost?.microsecondsPerMiB,
