@@ -151,12 +151,7 @@ final class ErofsMergedView: MergedView {
     func unmount() throws {
         guard mounted else { return }
         mounted = false
-        var firstError: (any Error)?
-        do { try overlay.unmount() } catch { firstError = error }
-        for image in images.reversed() {
-            do { try image.unmount() } catch { if firstError == nil { firstError = error } }
-        }
-        if let firstError { throw firstError }
+        try tearDownInOrder([overlay.unmount] + images.reversed().map { image in { try image.unmount() } })
     }
 
     deinit {

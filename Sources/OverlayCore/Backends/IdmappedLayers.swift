@@ -84,10 +84,7 @@ final class IdmappedMergedView: MergedView {
     func unmount() throws {
         guard mounted else { return }
         mounted = false
-        var firstError: (any Error)?
-        do { try overlay.unmount() } catch { firstError = error }
-        if let error = layers.unmount(), firstError == nil { firstError = error }
-        if let firstError { throw firstError }
+        try tearDownInOrder([overlay.unmount, { if let error = self.layers.unmount() { throw error } }])
     }
 
     deinit {

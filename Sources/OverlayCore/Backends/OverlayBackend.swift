@@ -106,3 +106,14 @@ public func withMergedView<T>(
     try view.unmount()
     return result
 }
+
+/// Runs every step of a teardown in order, even after one fails, and throws the first error:
+/// an overlay before the mounts under it, so that a failed unmount never leaves the rest mounted
+/// and a later error never hides the first.
+func tearDownInOrder(_ steps: [() throws -> Void]) throws {
+    var firstError: (any Error)?
+    for step in steps {
+        do { try step() } catch { if firstError == nil { firstError = error } }
+    }
+    if let firstError { throw firstError }
+}
