@@ -57,11 +57,14 @@ public enum Host {
     /// Whether this process is in the initial user namespace: there `/proc/self/uid_map` maps
     /// all of 0…4294967294 onto itself. Inside `unshare --user` it does not, and overlay needs
     /// `userxattr` (kernel 5.11+).
-    public static var inInitialUserNamespace: Bool {
+    ///
+    /// Read once: OverlayBench never moves itself into another namespace (`--rootless` re-executes
+    /// under unshare(1)), and a mount inside a timed time-to-ready must not read it again.
+    public static let inInitialUserNamespace: Bool = {
         guard let bytes = try? FileSystem.readFile("/proc/self/uid_map") else { return true }
         let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
         return fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295"
-    }
+    }()
 
     /// `execve(2)`: replaces this process with `path` run with `arguments` (argv[0] included) and
     /// this process's environment plus `adding`, or throws. Used to re-run OverlayBench inside a

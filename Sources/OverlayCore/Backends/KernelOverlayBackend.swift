@@ -22,14 +22,17 @@ public struct KernelOverlayBackend: OverlayBackend {
 
     public init(lowerIDMapping: IDMapping? = nil) { self.lowerIDMapping = lowerIDMapping }
 
+    /// Whether `overlay` is in `/proc/filesystems`, read once per process: every mount checks
+    /// availability, and a mount inside a timed time-to-ready must not reread the file.
+    private static let overlayListed = ((try? FileSystem.readText("/proc/filesystems")) ?? "").contains("\toverlay\n")
+
     init(method: KernelMountMethod) { self.method = method }
 
     public func availability() -> BackendAvailability {
         if !Host.isRoot {
             return .unavailable("mounting an overlay needs root; without it, --rootless runs in a user namespace with userxattr (kernel 5.11+)")
         }
-        let filesystems = (try? FileSystem.readText("/proc/filesystems")) ?? ""
-        if !filesystems.contains("\toverlay\n") { return .unavailable("'overlay' is not in /proc/filesystems (modprobe overlay)") }
+        if !Self.overlayListed { return .unavailable("'overlay' is not in /proc/filesystems (modprobe overlay)") }
         return .available
     }
 

@@ -7,7 +7,8 @@ extension ShiftProbe {
     final class Container {
         var stack: LayerStack?
         var view: (any MergedView)?
-        /// The first byte of the file `firstWrite` writes, and the byte written over it.
+        /// The lower file `firstWrite` writes through the view, and the byte written over its first.
+        var lowerFile = ""
         var written: UInt8 = 0
     }
 
@@ -70,7 +71,8 @@ extension ShiftProbe {
                     guard let layer = image.lowerPaths.first(where: { FileSystem.exists($0 + "/" + target) }) else {
                         throw ProbeError.verificationFailed("\(view.backend): \(target) is in no layer")
                     }
-                    container.written = ~(try FileSystem.readFile(layer + "/" + target).first ?? 0)
+                    container.lowerFile = layer + "/" + target
+                    container.written = ~(try FileSystem.readFile(container.lowerFile).first ?? 0)
                     let upper = try Footprint.measure(view.upperPath)
                     return [
                         Reading(key: key("mount"), value: Double(watch.laps(named: "mount")[0])),
@@ -114,7 +116,7 @@ extension ShiftProbe {
         /// unless the shift already did.
         private func firstWrite(_ container: Container) -> Trial {
             let target = target, method = method, mapping = probe.configuration.mapping
-            let size = probe.configuration.fileSize, image = image
+            let size = probe.configuration.fileSize
             return Trial(
                 key: key("firstWrite"), writes: true, quiescer: nil,
                 operation: { _ in
@@ -131,11 +133,8 @@ extension ShiftProbe {
                 verify: { _ in
                     let view = container.view!
                     let cwd = FileDescriptor.currentWorkingDirectory
-                    guard let layer = image.lowerPaths.first(where: { FileSystem.exists($0 + "/" + target) }) else {
-                        throw ProbeError.verificationFailed("\(view.backend): \(target) is in no layer")
-                    }
-                    let lower = try FileSystem.readFile(layer + "/" + target)
-                    let lowerStatus = try cwd.status(of: layer + "/" + target)
+                    let lower = try FileSystem.readFile(container.lowerFile)
+                    let lowerStatus = try cwd.status(of: container.lowerFile)
                     let upperPath = view.upperPath + "/" + target
                     let upper = try cwd.status(of: upperPath)
                     // The kernel's methods store the shifted owner; fuse-overlayfs stores the
